@@ -1,0 +1,197 @@
+package activities
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"go.temporal.io/sdk/activity"
+
+	"github.com/securo/webhooks/egress"
+	"github.com/securo/webhooks/models"
+	"github.com/securo/webhooks/signing"
+)
+
+const (
+	// readLimit is how much of a receiver's answer is read, keptLimit how
+	// much of it is kept on the attempt.
+	readLimit = 64 << 10
+	keptLimit = 4 << 10
+)
+
+// AttemptInput asks for attempt Number of a delivery. NextDelay is when the
+// next attempt follows if this one fails (shown as next_attempt_at).
+type AttemptInput struct {
+	DeliveryID string
+	Number     int
+	NextDelay  time.Duration
+	Last       bool
+}
+
+// AttemptResult is how the attempt ended: Status is the delivery's status
+// afterwards (pending when the attempt failed and the schedule goes on).
+type AttemptResult struct {
+	Status     string
+	Reason     string
+	StatusCode int
+	Error      string
+}
+
+// Attempt re-reads the delivery's endpoint and, if it may still receive the
+// event, records an attempt, POSTs the signed event and records the outcome.
+func (a *Activities) Attempt(ctx context.Context, in AttemptInput) (AttemptResult, error) {
+	t, err := a.store.LoadAttemptTarget(ctx, in.DeliveryID)
+	if err != nil {
+		return AttemptResult{}, err
+	}
+	if t.Delivery.Status != models.StatusPending {
+		// Finished elsewhere (a replayed workflow, an operator): leave it.
+		return AttemptResult{Status: t.Delivery.Status, Reason: t.Delivery.Reason}, nil
+	}
+	if reason := skipReason(t); reason != "" {
+		state := models.DeliveryState{Status: models.StatusSkipped, Reason: reason}
+		if err := a.store.SetDeliveryState(ctx, in.DeliveryID, state); err != nil {
+			return AttemptResult{}, err
+		}
+		return AttemptResult{Status: state.Status, Reason: reason}, nil
+	}
+
+	signer, err := signing.NewSigner(t.Endpoint.Secret)
+	if err != nil {
+		return AttemptResult{}, fmt.Errorf("endpoint %s: %w", t.Endpoint.ID, err)
+	}
+	started := a.now()
+	att, err := a.store.StartAttempt(ctx, in.DeliveryID, in.Number, started)
+	if err != nil {
+		return AttemptResult{}, err
+	}
+	out := a.post(ctx, t, signer, started)
+	duration := a.now().Sub(started).Milliseconds()
+	att.DurationMS = &duration
+	if out.statusCode != 0 {
+		att.StatusCode = &out.statusCode
+	}
+	att.Error, att.ResponseBody = out.errKind, out.kept
+
+	state := models.DeliveryState{Status: models.StatusSucceeded}
+	if out.errKind != "" {
+		state.Status = models.StatusPending
+		if !in.Last {
+			next := a.now().Add(in.NextDelay).UTC()
+			state.NextAttemptAt = &next
+		}
+	}
+	if err := a.store.FinishAttempt(ctx, att, state); err != nil {
+		return AttemptResult{}, err
+	}
+	return AttemptResult{Status: state.Status, StatusCode: out.statusCode, Error: out.errKind}, nil
+}
+
+func skipReason(t models.AttemptTarget) string {
+	switch {
+	case t.Endpoint.DeletedAt.Valid:
+		return models.ReasonEndpointDeleted
+	case !t.Endpoint.Enabled:
+		return models.ReasonEndpointDisabled
+	case t.Endpoint.Sandbox != t.Event.Sandbox:
+		return models.ReasonSandboxMismatch
+	}
+	return ""
+}
+
+type postOutcome struct {
+	statusCode int
+	errKind    string
+	kept       string
+}
+
+func (a *Activities) post(ctx context.Context, t models.AttemptTarget, signer *signing.Signer, at time.Time) postOutcome {
+	body := Payload(t.Event)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.Endpoint.URL, bytes.NewReader(body))
+	if err != nil {
+		return postOutcome{errKind: models.AttemptErrorConnection}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", a.userAgent)
+	req.Header.Set(signing.HeaderID, t.Event.ID)
+	req.Header.Set(signing.HeaderTimestamp, strconv.FormatInt(at.Unix(), 10))
+	req.Header.Set(signing.HeaderSignature, signer.Sign(t.Event.ID, at, body))
+	resp, err := a.client.Do(req)
+	if err != nil {
+		kind := classify(err)
+		activity.GetLogger(ctx).Info("delivery attempt failed", "endpoint", t.Endpoint.ID, "error", kind, "detail", err.Error())
+		return postOutcome{errKind: kind}
+	}
+	defer resp.Body.Close()
+	answer, _ := io.ReadAll(io.LimitReader(resp.Body, readLimit))
+	out := postOutcome{statusCode: resp.StatusCode, kept: keep(answer)}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		out.errKind = models.AttemptErrorHTTPStatus
+	}
+	return out
+}
+
+// Payload is the body every attempt of an event POSTs: data goes in as the
+// bytes the client sent, so no number loses precision.
+func Payload(ev models.Event) []byte {
+	head, _ := json.Marshal(struct {
+		ID        string `json:"id"`
+		Type      string `json:"type"`
+		CreatedAt string `json:"created_at"`
+		Sandbox   bool   `json:"sandbox"`
+	}{ev.ID, ev.Type, ev.CreatedAt.UTC().Format(time.RFC3339Nano), ev.Sandbox})
+	var b bytes.Buffer
+	b.Grow(len(head) + len(ev.Data) + 10)
+	b.Write(head[:len(head)-1])
+	b.WriteString(`,"data":`)
+	b.WriteString(ev.Data)
+	b.WriteByte('}')
+	return b.Bytes()
+}
+
+// classify names why a request failed, as the API reports it.
+func classify(err error) string {
+	var (
+		netErr     net.Error
+		certErr    *tls.CertificateVerificationError
+		unknownCA  x509.UnknownAuthorityError
+		hostErr    x509.HostnameError
+		invalidErr x509.CertificateInvalidError
+		recordErr  tls.RecordHeaderError
+		alertErr   tls.AlertError
+	)
+	switch {
+	case errors.Is(err, egress.ErrBlockedAddress):
+		return models.AttemptErrorBlockedAddress
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
+		return models.AttemptErrorTimeout
+	case errors.As(err, &certErr), errors.As(err, &unknownCA), errors.As(err, &hostErr),
+		errors.As(err, &invalidErr), errors.As(err, &recordErr), errors.As(err, &alertErr):
+		return models.AttemptErrorTLS
+	default:
+		return models.AttemptErrorConnection
+	}
+}
+
+// keep returns what is stored of an answer: at most 4 KiB of valid UTF-8
+// without NUL bytes (PostgreSQL text refuses both).
+func keep(b []byte) string {
+	if len(b) > keptLimit {
+		b = b[:keptLimit]
+		for len(b) > 0 && !utf8.Valid(b) && len(b) > keptLimit-utf8.UTFMax {
+			b = b[:len(b)-1]
+		}
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(string(b), "\uFFFD"), "\x00", "")
+}

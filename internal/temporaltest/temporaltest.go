@@ -1,0 +1,69 @@
+// Package temporaltest starts a real Temporal dev server for a test, from the
+// CLI that `make` builds into bin/temporal; nothing is downloaded.
+package temporaltest
+
+import (
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/testsuite"
+)
+
+// Binary finds the Temporal CLI: $SECURO_TEMPORAL_BIN, else bin/temporal in
+// the nearest directory above the working directory that has one.
+func Binary(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv("SECURO_TEMPORAL_BIN"); p != "" {
+		return p
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		p := filepath.Join(dir, "bin", "temporal")
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no bin/temporal: run the tests with `make test`, which builds it, or set SECURO_TEMPORAL_BIN")
+		}
+		dir = parent
+	}
+}
+
+// Server is a running dev server.
+type Server struct {
+	HostPort string
+	Client   client.Client
+}
+
+// Start runs a dev server for the test's lifetime.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
+		ExistingPath:  Binary(t),
+		ClientOptions: &client.Options{Namespace: "default", Logger: log.NewStructuredLogger(nil)},
+		LogLevel:      "error",
+		Stdout:        io.Discard,
+		Stderr:        io.Discard,
+	})
+	if err != nil {
+		t.Fatalf("start Temporal dev server: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := srv.Stop(); err != nil {
+			t.Logf("stop Temporal dev server: %v", err)
+		}
+	})
+	return &Server{HostPort: srv.FrontendHostPort(), Client: srv.Client()}
+}

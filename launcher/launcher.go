@@ -1,0 +1,96 @@
+// Package launcher starts the Temporal workflow of each accepted event: right
+// after the API commits it, and again from a sweeper for any event whose
+// workflow was never seen to start (the process died, or Temporal was down).
+package launcher
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+
+	"github.com/securo/webhooks/models"
+	"github.com/securo/webhooks/workflows"
+)
+
+// Store is what the launcher needs of the database.
+type Store interface {
+	MarkWorkflowStarted(ctx context.Context, eventID string) error
+	UnstartedEvents(ctx context.Context, before time.Time, limit int) ([]models.Event, error)
+}
+
+// Launcher starts event workflows.
+type Launcher struct {
+	client    client.Client
+	store     Store
+	taskQueue string
+	schedule  []time.Duration
+	log       *slog.Logger
+}
+
+// New builds a Launcher; schedule is the retry schedule given to every
+// workflow it starts.
+func New(c client.Client, store Store, taskQueue string, schedule []time.Duration, log *slog.Logger) *Launcher {
+	return &Launcher{client: c, store: store, taskQueue: taskQueue, schedule: schedule, log: log}
+}
+
+// Launch starts the event's workflow and records that it did. A workflow
+// that already exists, running or closed, counts as started: the id reuse
+// policy refuses a second run, so an event is never delivered twice over.
+func (l *Launcher) Launch(ctx context.Context, ev models.Event) error {
+	_, err := l.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                                       ev.WorkflowID,
+		TaskQueue:                                l.taskQueue,
+		WorkflowIDReusePolicy:                    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+	}, workflows.EventWorkflow, workflows.EventInput{EventID: ev.ID, Schedule: l.schedule})
+	var already *serviceerror.WorkflowExecutionAlreadyStarted
+	if err != nil && !errors.As(err, &already) {
+		return fmt.Errorf("start workflow of %s: %w", ev.ID, err)
+	}
+	return l.store.MarkWorkflowStarted(ctx, ev.ID)
+}
+
+// Sweep launches every event accepted more than grace ago whose workflow was
+// never seen to start, oldest first, and returns how many it launched.
+func (l *Launcher) Sweep(ctx context.Context, grace time.Duration) (int, error) {
+	launched := 0
+	for {
+		events, err := l.store.UnstartedEvents(ctx, models.Now().Add(-grace), 100)
+		if err != nil {
+			return launched, err
+		}
+		for _, ev := range events {
+			if err := l.Launch(ctx, ev); err != nil {
+				return launched, err
+			}
+			launched++
+		}
+		if len(events) < 100 {
+			return launched, nil
+		}
+	}
+}
+
+// RunSweeper sweeps every interval until ctx ends.
+func (l *Launcher) RunSweeper(ctx context.Context, interval, grace time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if n, err := l.Sweep(ctx, grace); err != nil && ctx.Err() == nil {
+			l.log.Warn("sweeper: starting workflows failed; will try again", "error", err)
+		} else if n > 0 {
+			l.log.Info("sweeper: started workflows of events that had none", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

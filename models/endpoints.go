@@ -1,0 +1,86 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// CreateEndpoint stores ep for its account unless the account already has
+// max endpoints (ErrTooManyEndpoints).
+func (s *Store) CreateEndpoint(ctx context.Context, ep *Endpoint, max int) error {
+	now := Now()
+	ep.ID = NewID("ep")
+	ep.CreatedAt, ep.UpdatedAt = now, now
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var n int64
+		if err := tx.Model(&Endpoint{}).Where("account_id = ?", ep.AccountID).Count(&n).Error; err != nil {
+			return err
+		}
+		if n >= int64(max) {
+			return fmt.Errorf("account has %d endpoints, at most %d allowed: %w", n, max, ErrTooManyEndpoints)
+		}
+		return tx.Create(ep).Error
+	})
+	if err != nil {
+		return fmt.Errorf("create endpoint: %w", err)
+	}
+	return nil
+}
+
+// GetEndpoint returns one endpoint of the account; deleted ones are not found.
+func (s *Store) GetEndpoint(ctx context.Context, accountID, id string) (Endpoint, error) {
+	var ep Endpoint
+	if err := s.db.WithContext(ctx).Where("account_id = ? AND id = ?", accountID, id).Take(&ep).Error; err != nil {
+		return Endpoint{}, notFound(err, "endpoint", id)
+	}
+	return ep, nil
+}
+
+// ListEndpoints returns a page of the account's endpoints and the next cursor.
+func (s *Store) ListEndpoints(ctx context.Context, accountID string, p Page) ([]Endpoint, string, error) {
+	q, err := paginate(s.db.WithContext(ctx).Where("account_id = ?", accountID), "endpoints", p)
+	if err != nil {
+		return nil, "", err
+	}
+	var rows []Endpoint
+	if err := q.Find(&rows).Error; err != nil {
+		return nil, "", fmt.Errorf("list endpoints: %w", err)
+	}
+	rows, next := nextCursor(rows, p.Limit, func(e Endpoint) (time.Time, string) { return e.CreatedAt, e.ID })
+	return rows, next, nil
+}
+
+// UpdateEndpoint applies change to the endpoint in a transaction; if change
+// returns an error nothing is written.
+func (s *Store) UpdateEndpoint(ctx context.Context, accountID, id string, change func(*Endpoint) error) (Endpoint, error) {
+	var ep Endpoint
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Where("account_id = ? AND id = ?", accountID, id).Take(&ep).Error; err != nil {
+			return notFound(err, "endpoint", id)
+		}
+		if err := change(&ep); err != nil {
+			return err
+		}
+		ep.UpdatedAt = Now()
+		return tx.Model(&ep).Select("url", "description", "event_types", "sandbox", "enabled", "updated_at").Updates(&ep).Error
+	})
+	if err != nil {
+		return Endpoint{}, fmt.Errorf("update endpoint: %w", err)
+	}
+	return ep, nil
+}
+
+// DeleteEndpoint removes the endpoint from the API; its deliveries stay.
+func (s *Store) DeleteEndpoint(ctx context.Context, accountID, id string) error {
+	res := s.db.WithContext(ctx).Where("account_id = ? AND id = ?", accountID, id).Delete(&Endpoint{})
+	if res.Error != nil {
+		return fmt.Errorf("delete endpoint %s: %w", id, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("endpoint %s: %w", id, ErrNotFound)
+	}
+	return nil
+}

@@ -1,0 +1,75 @@
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/securo/webhooks/activities"
+)
+
+// Delivery statuses as the workflow reports them (the same words the API
+// uses; workflows do not import the storage package).
+const (
+	StatusPending   = "pending"
+	StatusSucceeded = "succeeded"
+	StatusFailed    = "failed"
+	StatusSkipped   = "skipped"
+
+	reasonAttemptsExhausted = "attempts_exhausted"
+)
+
+// DeliveryInput starts one delivery's workflow.
+type DeliveryInput struct {
+	DeliveryID string
+	Schedule   []time.Duration
+}
+
+// DeliveryResult is how the delivery ended.
+type DeliveryResult struct {
+	Status   string
+	Reason   string
+	Attempts int
+}
+
+// DeliveryWorkflow owns one delivery's schedule: each attempt is an activity
+// that Temporal does not retry; the waits between them are durable timers.
+func DeliveryWorkflow(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
+	schedule := in.Schedule
+	if len(schedule) == 0 {
+		schedule = DefaultSchedule
+	}
+	attemptCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		// The POST itself times out after 15 s; the rest is database work.
+		StartToCloseTimeout: time.Minute,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
+	})
+	log := workflow.GetLogger(ctx)
+	for i, delay := range schedule {
+		if delay > 0 {
+			if err := workflow.Sleep(ctx, delay); err != nil {
+				return DeliveryResult{}, err
+			}
+		}
+		attempt := activities.AttemptInput{DeliveryID: in.DeliveryID, Number: i + 1, Last: i == len(schedule)-1}
+		if !attempt.Last {
+			attempt.NextDelay = schedule[i+1]
+		}
+		var res activities.AttemptResult
+		if err := workflow.ExecuteActivity(attemptCtx, a.Attempt, attempt).Get(ctx, &res); err != nil {
+			// The attempt could not run to the end (worker lost, database
+			// down): it counts as a failed attempt and the schedule goes on.
+			log.Warn("attempt did not complete", "delivery", in.DeliveryID, "attempt", attempt.Number, "error", err)
+			continue
+		}
+		if res.Status != StatusPending {
+			return DeliveryResult{Status: res.Status, Reason: res.Reason, Attempts: attempt.Number}, nil
+		}
+	}
+	finish := activities.FinishInput{DeliveryID: in.DeliveryID, Status: StatusFailed, Reason: reasonAttemptsExhausted}
+	if err := workflow.ExecuteActivity(bookkeeping(ctx), a.FinishDelivery, finish).Get(ctx, nil); err != nil {
+		return DeliveryResult{}, err
+	}
+	return DeliveryResult{Status: StatusFailed, Reason: reasonAttemptsExhausted, Attempts: len(schedule)}, nil
+}

@@ -1,0 +1,222 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/suite"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/securo/webhooks/activities"
+)
+
+type deliverySuite struct {
+	suite.Suite
+	testsuite.WorkflowTestSuite
+	env *testsuite.TestWorkflowEnvironment
+
+	mu       sync.Mutex
+	attempts []activities.AttemptInput
+	finished []activities.FinishInput
+	times    []time.Time
+}
+
+func TestDeliveryWorkflow(t *testing.T) { suite.Run(t, new(deliverySuite)) }
+
+func (s *deliverySuite) SetupTest() {
+	s.env = s.NewTestWorkflowEnvironment()
+	s.env.RegisterWorkflow(DeliveryWorkflow)
+	s.env.RegisterActivity(&activities.Activities{})
+	s.attempts, s.finished, s.times = nil, nil, nil
+	s.env.OnActivity(a.FinishDelivery, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.FinishInput) error {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.finished = append(s.finished, in)
+		return nil
+	}).Maybe()
+}
+
+func (s *deliverySuite) AfterTest(_, _ string) { s.env.AssertExpectations(s.T()) }
+
+// answer makes the Attempt activity answer each attempt in turn with the
+// given results (and errors, for attempts that cannot complete).
+func (s *deliverySuite) answer(results ...any) {
+	s.env.OnActivity(a.Attempt, mock.Anything, mock.Anything).Return(func(ctx context.Context, in activities.AttemptInput) (activities.AttemptResult, error) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.attempts = append(s.attempts, in)
+		s.times = append(s.times, s.env.Now())
+		r := results[min(len(s.attempts), len(results))-1]
+		if err, ok := r.(error); ok {
+			return activities.AttemptResult{}, err
+		}
+		return r.(activities.AttemptResult), nil
+	}).Maybe()
+}
+
+var (
+	failed    = activities.AttemptResult{Status: StatusPending, StatusCode: 500, Error: "http_status"}
+	succeeded = activities.AttemptResult{Status: StatusSucceeded, StatusCode: 200}
+)
+
+func (s *deliverySuite) result() DeliveryResult {
+	s.True(s.env.IsWorkflowCompleted())
+	s.NoError(s.env.GetWorkflowError())
+	var r DeliveryResult
+	s.NoError(s.env.GetWorkflowResult(&r))
+	return r
+}
+
+func (s *deliverySuite) TestAFirstAttemptThatSucceedsEndsTheDelivery() {
+	s.answer(succeeded)
+	s.env.ExecuteWorkflow(DeliveryWorkflow, DeliveryInput{DeliveryID: "dlv_1"})
+	s.Equal(DeliveryResult{Status: StatusSucceeded, Attempts: 1}, s.result())
+	s.Len(s.attempts, 1)
+	s.Equal(activities.AttemptInput{DeliveryID: "dlv_1", Number: 1, NextDelay: 5 * time.Second}, s.attempts[0])
+	s.Empty(s.finished)
+}
+
+func (s *deliverySuite) TestFailuresFollowTheWholeDefaultScheduleThenFail() {
+	s.answer(failed)
+	start := s.env.Now()
+	s.env.ExecuteWorkflow(DeliveryWorkflow, DeliveryInput{DeliveryID: "dlv_1"})
+	s.Equal(DeliveryResult{Status: StatusFailed, Reason: "attempts_exhausted", Attempts: 8}, s.result())
+	s.Require().Len(s.attempts, len(DefaultSchedule))
+	var elapsed time.Duration
+	for i, in := range s.attempts {
+		elapsed += DefaultSchedule[i]
+		s.Equal(i+1, in.Number)
+		s.Equal(i == len(DefaultSchedule)-1, in.Last)
+		if i+1 < len(DefaultSchedule) {
+			s.Equal(DefaultSchedule[i+1], in.NextDelay)
+		}
+		// Each attempt happens its scheduled delay after the one before.
+		s.InDelta(elapsed.Seconds(), s.times[i].Sub(start).Seconds(), 1, "attempt %d", i+1)
+	}
+	s.Greater(elapsed, 27*time.Hour)
+	s.Equal([]activities.FinishInput{{DeliveryID: "dlv_1", Status: StatusFailed, Reason: "attempts_exhausted"}}, s.finished)
+}
+
+func (s *deliverySuite) TestASuccessAfterFailuresStopsTheSchedule() {
+	s.answer(failed, failed, succeeded)
+	s.env.ExecuteWorkflow(DeliveryWorkflow, DeliveryInput{DeliveryID: "dlv_1", Schedule: []time.Duration{0, time.Millisecond, 2 * time.Millisecond, time.Hour}})
+	s.Equal(DeliveryResult{Status: StatusSucceeded, Attempts: 3}, s.result())
+	s.Len(s.attempts, 3)
+	s.Empty(s.finished)
+}
+
+func (s *deliverySuite) TestASkipEndsTheDeliveryWithItsReason() {
+	for _, reason := range []string{"endpoint_disabled", "endpoint_deleted", "sandbox_mismatch"} {
+		s.Run(reason, func() {
+			s.SetupTest()
+			s.answer(failed, activities.AttemptResult{Status: StatusSkipped, Reason: reason})
+			s.env.ExecuteWorkflow(DeliveryWorkflow, DeliveryInput{DeliveryID: "dlv_1"})
+			s.Equal(DeliveryResult{Status: StatusSkipped, Reason: reason, Attempts: 2}, s.result())
+			s.Len(s.attempts, 2)
+			s.Empty(s.finished)
+		})
+	}
+}
+
+func (s *deliverySuite) TestAnAttemptThatCannotCompleteCountsAsFailed() {
+	s.answer(errors.New("database is down"), succeeded)
+	s.env.ExecuteWorkflow(DeliveryWorkflow, DeliveryInput{DeliveryID: "dlv_1", Schedule: []time.Duration{0, time.Second}})
+	s.Equal(DeliveryResult{Status: StatusSucceeded, Attempts: 2}, s.result())
+}
+
+func (s *deliverySuite) TestAShortScheduleIsHonoured() {
+	s.answer(failed)
+	s.env.ExecuteWorkflow(DeliveryWorkflow, DeliveryInput{DeliveryID: "dlv_1", Schedule: []time.Duration{0, time.Millisecond, time.Millisecond}})
+	s.Equal(DeliveryResult{Status: StatusFailed, Reason: "attempts_exhausted", Attempts: 3}, s.result())
+	s.Len(s.attempts, 3)
+}
+
+func TestEventWorkflowRunsOneChildPerPendingDelivery(t *testing.T) {
+	var ts testsuite.WorkflowTestSuite
+	env := ts.NewTestWorkflowEnvironment()
+	env.RegisterWorkflow(EventWorkflow)
+	env.RegisterWorkflow(DeliveryWorkflow)
+	env.RegisterActivity(&activities.Activities{})
+	env.OnActivity(a.PendingDeliveries, mock.Anything, activities.PendingInput{EventID: "evt_1"}).Return(activities.PendingResult{Deliveries: []activities.PendingDelivery{
+		{DeliveryID: "dlv_ok", WorkflowID: DeliveryWorkflowID("dlv_ok")},
+		{DeliveryID: "dlv_bad", WorkflowID: DeliveryWorkflowID("dlv_bad")},
+		{DeliveryID: "dlv_off", WorkflowID: DeliveryWorkflowID("dlv_off")},
+	}}, nil)
+	var mu sync.Mutex
+	seen := map[string]int{}
+	env.OnActivity(a.Attempt, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.AttemptInput) (activities.AttemptResult, error) {
+		mu.Lock()
+		seen[in.DeliveryID]++
+		mu.Unlock()
+		switch in.DeliveryID {
+		case "dlv_ok":
+			return succeeded, nil
+		case "dlv_off":
+			return activities.AttemptResult{Status: StatusSkipped, Reason: "endpoint_disabled"}, nil
+		}
+		return failed, nil
+	})
+	env.OnActivity(a.FinishDelivery, mock.Anything, activities.FinishInput{DeliveryID: "dlv_bad", Status: StatusFailed, Reason: "attempts_exhausted"}).Return(nil).Once()
+
+	env.ExecuteWorkflow(EventWorkflow, EventInput{EventID: "evt_1"})
+	if !env.IsWorkflowCompleted() || env.GetWorkflowError() != nil {
+		t.Fatalf("completed %v, error %v", env.IsWorkflowCompleted(), env.GetWorkflowError())
+	}
+	var r EventResult
+	if err := env.GetWorkflowResult(&r); err != nil {
+		t.Fatal(err)
+	}
+	if want := (EventResult{Deliveries: 3, Succeeded: 1, Failed: 1, Skipped: 1}); r != want {
+		t.Fatalf("result %+v, want %+v", r, want)
+	}
+	if seen["dlv_ok"] != 1 || seen["dlv_off"] != 1 || seen["dlv_bad"] != len(DefaultSchedule) {
+		t.Fatalf("attempts per delivery: %v", seen)
+	}
+	env.AssertExpectations(t)
+}
+
+func TestEventWorkflowWithNoDeliveriesCompletes(t *testing.T) {
+	var ts testsuite.WorkflowTestSuite
+	env := ts.NewTestWorkflowEnvironment()
+	env.RegisterWorkflow(EventWorkflow)
+	env.RegisterActivity(&activities.Activities{})
+	env.OnActivity(a.PendingDeliveries, mock.Anything, mock.Anything).Return(activities.PendingResult{}, nil)
+	env.ExecuteWorkflow(EventWorkflow, EventInput{EventID: "evt_1"})
+	var r EventResult
+	if err := env.GetWorkflowResult(&r); err != nil || r != (EventResult{}) {
+		t.Fatalf("result %+v, err %v", r, err)
+	}
+}
+
+func TestParseSchedule(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    []time.Duration
+		wantErr bool
+	}{
+		{in: "0s,5s,5m", want: []time.Duration{0, 5 * time.Second, 5 * time.Minute}},
+		{in: " 0s , 10ms ", want: []time.Duration{0, 10 * time.Millisecond}},
+		{in: "", wantErr: true},
+		{in: "0s,soon", wantErr: true},
+		{in: "0s,-1s", wantErr: true},
+	}
+	for _, tt := range tests {
+		got, err := ParseSchedule(tt.in)
+		if (err != nil) != tt.wantErr {
+			t.Errorf("ParseSchedule(%q) error %v", tt.in, err)
+			continue
+		}
+		if !tt.wantErr && len(got) != len(tt.want) {
+			t.Errorf("ParseSchedule(%q) = %v, want %v", tt.in, got, tt.want)
+		}
+		for i := range tt.want {
+			if i < len(got) && got[i] != tt.want[i] {
+				t.Errorf("ParseSchedule(%q)[%d] = %v, want %v", tt.in, i, got[i], tt.want[i])
+			}
+		}
+	}
+}
