@@ -5,8 +5,10 @@ package temporaltest
 import (
 	"context"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -52,7 +54,7 @@ func Start(t testing.TB) *Server {
 	defer cancel()
 	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
 		ExistingPath:  Binary(t),
-		ClientOptions: &client.Options{Namespace: "default", Logger: log.NewStructuredLogger(nil)},
+		ClientOptions: &client.Options{Namespace: "default", Logger: log.NewStructuredLogger(slog.New(slog.DiscardHandler))},
 		LogLevel:      "error",
 		Stdout:        io.Discard,
 		Stderr:        io.Discard,
@@ -66,4 +68,47 @@ func Start(t testing.TB) *Server {
 		}
 	})
 	return &Server{HostPort: srv.FrontendHostPort(), Client: srv.Client()}
+}
+
+var shared struct {
+	sync.Mutex
+	srv  *testsuite.DevServer
+	info *Server
+}
+
+// Shared returns one dev server for the whole test binary, started on first
+// use; call StopShared from TestMain after the tests ran. Tests that share it
+// use task queues of their own.
+func Shared(t testing.TB) *Server {
+	t.Helper()
+	shared.Lock()
+	defer shared.Unlock()
+	if shared.info != nil {
+		return shared.info
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
+		ExistingPath:  Binary(t),
+		ClientOptions: &client.Options{Namespace: "default", Logger: log.NewStructuredLogger(slog.New(slog.DiscardHandler))},
+		LogLevel:      "error",
+		Stdout:        io.Discard,
+		Stderr:        io.Discard,
+	})
+	if err != nil {
+		t.Fatalf("start Temporal dev server: %v", err)
+	}
+	shared.srv = srv
+	shared.info = &Server{HostPort: srv.FrontendHostPort(), Client: srv.Client()}
+	return shared.info
+}
+
+// StopShared stops the shared dev server, if one was started.
+func StopShared() {
+	shared.Lock()
+	defer shared.Unlock()
+	if shared.srv != nil {
+		shared.srv.Stop()
+		shared.srv, shared.info = nil, nil
+	}
 }

@@ -1,0 +1,442 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/securo/webhooks/internal/receivertest"
+	"github.com/securo/webhooks/internal/storetest"
+	"github.com/securo/webhooks/internal/temporaltest"
+	"github.com/securo/webhooks/models"
+	"github.com/securo/webhooks/signing"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	temporaltest.StopShared()
+	os.Exit(code)
+}
+
+// service is the real stack as `securo api` and `securo worker` run it, as
+// two halves sharing one database, against a real Temporal dev server.
+type service struct {
+	t      *testing.T
+	cfg    config
+	apiURL string
+	key    string
+	store  *models.Store
+}
+
+type serviceOptions struct {
+	// apiTemporal overrides the Temporal address the API uses, to play an
+	// API that cannot reach Temporal after committing an event.
+	apiTemporal string
+	// noWorker leaves the worker to be started later with startWorker.
+	noWorker bool
+	schedule []time.Duration
+}
+
+func startService(t *testing.T, kind string, receivers []*receivertest.Receiver, o serviceOptions) *service {
+	t.Helper()
+	temporal := temporaltest.Shared(t)
+	b := make([]byte, 4)
+	rand.Read(b)
+	cfg := config{
+		DatabaseURL:       storetest.URL(t, kind),
+		TemporalAddress:   temporal.HostPort,
+		TemporalNamespace: "default",
+		TaskQueue:         "e2e-" + hex.EncodeToString(b),
+		AllowPrivate:      true,
+		CAFile:            writeCAFile(t, receivers),
+		Schedule:          []time.Duration{0, 300 * time.Millisecond, 300 * time.Millisecond},
+		MaxEndpoints:      100,
+		SweepInterval:     100 * time.Millisecond,
+		SweepGrace:        100 * time.Millisecond,
+	}
+	if o.schedule != nil {
+		cfg.Schedule = o.schedule
+	}
+	s := &service{t: t, cfg: cfg}
+
+	apiCfg := cfg
+	if o.apiTemporal != "" {
+		apiCfg.TemporalAddress = o.apiTemporal
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	log := slog.New(slog.DiscardHandler)
+	api, err := openStack(ctx, apiCfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- api.serveAPI(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("api: %v", err)
+		}
+		api.Close()
+	})
+	s.apiURL = "http://" + ln.Addr().String()
+	s.store = api.store
+	_, s.key = storetest.Account(t, api.store, "acme")
+	if !o.noWorker {
+		s.startWorker()
+	}
+	return s
+}
+
+// startWorker runs `securo worker` in-process with its own connections.
+func (s *service) startWorker() {
+	t := s.t
+	ctx, cancel := context.WithCancel(context.Background())
+	w, err := openStack(ctx, s.cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- w.runWorker(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("worker: %v", err)
+		}
+		w.Close()
+	})
+}
+
+// writeCAFile writes the receivers' CA for SECURO_CA_FILE, as an operator
+// with a private PKI would.
+func writeCAFile(t *testing.T, receivers []*receivertest.Receiver) string {
+	var buf bytes.Buffer
+	for _, rc := range receivers {
+		pem.Encode(&buf, &pem.Block{Type: "CERTIFICATE", Bytes: rc.Certificate().Raw})
+	}
+	path := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// call makes an API request and decodes the JSON answer into out.
+func (s *service) call(method, path, body string, out any) int {
+	s.t.Helper()
+	req, _ := http.NewRequest(method, s.apiURL+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+s.key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if out != nil && len(raw) > 0 {
+		if err := json.Unmarshal(raw, out); err != nil {
+			s.t.Fatalf("%s %s: %d %s: %v", method, path, resp.StatusCode, raw, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+type endpointJSON struct {
+	ID      string `json:"id"`
+	Secret  string `json:"secret"`
+	Sandbox bool   `json:"sandbox"`
+}
+
+type attemptJSON struct {
+	Number     int    `json:"number"`
+	StatusCode *int   `json:"status_code"`
+	Error      string `json:"error"`
+}
+
+type deliveryJSON struct {
+	ID         string        `json:"id"`
+	EndpointID string        `json:"endpoint_id"`
+	Status     string        `json:"status"`
+	Reason     string        `json:"reason"`
+	WorkflowID string        `json:"workflow_id"`
+	Attempts   []attemptJSON `json:"attempts"`
+}
+
+type eventJSON struct {
+	ID         string          `json:"id"`
+	Data       json.RawMessage `json:"data"`
+	WorkflowID string          `json:"workflow_id"`
+	Deliveries []deliveryJSON  `json:"deliveries"`
+}
+
+func (s *service) createEndpoint(body string) endpointJSON {
+	s.t.Helper()
+	var ep endpointJSON
+	if code := s.call("POST", "/v1/endpoints", body, &ep); code != http.StatusCreated {
+		s.t.Fatalf("create endpoint %s: %d", body, code)
+	}
+	return ep
+}
+
+func (s *service) emit(body string) eventJSON {
+	s.t.Helper()
+	var ev eventJSON
+	if code := s.call("POST", "/v1/events", body, &ev); code != http.StatusAccepted {
+		s.t.Fatalf("emit %s: %d", body, code)
+	}
+	return ev
+}
+
+// waitEvent polls the event until every delivery has left pending.
+func (s *service) waitEvent(id string) eventJSON {
+	s.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var ev eventJSON
+		s.call("GET", "/v1/events/"+id, "", &ev)
+		settled := true
+		for _, d := range ev.Deliveries {
+			settled = settled && d.Status != models.StatusPending
+		}
+		if settled {
+			return ev
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("event %s still has pending deliveries: %+v", id, ev.Deliveries)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// waitWorkflowClosed waits for a workflow to complete in the shared server.
+func (s *service) waitWorkflowClosed(workflowID string) {
+	s.t.Helper()
+	waitWorkflowClosed(s.t, temporaltest.Shared(s.t).Client, workflowID)
+}
+
+// waitWorkflowClosedAt does the same against the dev server on port.
+func (s *service) waitWorkflowClosedAt(port int, workflowID string) {
+	s.t.Helper()
+	c, err := client.Dial(client.Options{HostPort: "127.0.0.1:" + strconv.Itoa(port), Logger: quietLogger{}})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer c.Close()
+	waitWorkflowClosed(s.t, c, workflowID)
+}
+
+func waitWorkflowClosed(t *testing.T, c client.Client, workflowID string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		d, err := c.DescribeWorkflowExecution(context.Background(), workflowID, "")
+		if err == nil && d.WorkflowExecutionInfo.Status == enums.WORKFLOW_EXECUTION_STATUS_COMPLETED {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("workflow %s not completed: %v %v", workflowID, d, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+const swapData = `{"pair": "ETH/USDC", "amount_in": 115792089237316195423570985008687907853269984665640564039457584007913129639935, "tx": "0xabc"}`
+
+func TestEventsAreDeliveredSignedAndVisible(t *testing.T) {
+	storetest.ForEachKind(t, func(t *testing.T, kind string) {
+		rc := receivertest.New(t)
+		s := startService(t, kind, []*receivertest.Receiver{rc}, serviceOptions{})
+		ep := s.createEndpoint(`{"url": "` + rc.URL + `/webhooks", "event_types": ["dex.*"]}`)
+		ev := s.emit(`{"type": "dex.swap", "data": ` + swapData + `}`)
+
+		got := rc.WaitFor(t, 1, 30*time.Second)[0]
+		v, _ := signing.NewVerifier(ep.Secret)
+		if err := v.Verify(got.Header, got.Body); err != nil {
+			t.Fatalf("signature: %v", err)
+		}
+		if got.Header.Get("webhook-id") != ev.ID || !bytes.Contains(got.Body, []byte(`"data":`+swapData)) {
+			t.Fatalf("request %v %s", got.Header, got.Body)
+		}
+
+		final := s.waitEvent(ev.ID)
+		if len(final.Deliveries) != 1 || final.Deliveries[0].Status != "succeeded" || len(final.Deliveries[0].Attempts) != 1 ||
+			*final.Deliveries[0].Attempts[0].StatusCode != 200 {
+			t.Fatalf("deliveries %+v", final.Deliveries)
+		}
+		if string(final.Data) != swapData {
+			t.Fatalf("data %s", final.Data)
+		}
+		var list struct{ Data []deliveryJSON }
+		s.call("GET", "/v1/endpoints/"+ep.ID+"/deliveries?status=succeeded", "", &list)
+		if len(list.Data) != 1 || list.Data[0].ID != final.Deliveries[0].ID {
+			t.Fatalf("endpoint deliveries %+v", list.Data)
+		}
+		// Operators see the event and the delivery as workflows.
+		s.waitWorkflowClosed(ev.WorkflowID)
+		s.waitWorkflowClosed(final.Deliveries[0].WorkflowID)
+	})
+}
+
+func TestAFailedAttemptIsRetried(t *testing.T) {
+	storetest.ForEachKind(t, func(t *testing.T, kind string) {
+		rc := receivertest.New(t)
+		var calls atomic.Int32
+		rc.Answer(func(w http.ResponseWriter, r *http.Request) {
+			if calls.Add(1) == 1 {
+				http.Error(w, "try later", http.StatusInternalServerError)
+			}
+		})
+		s := startService(t, kind, []*receivertest.Receiver{rc}, serviceOptions{})
+		s.createEndpoint(`{"url": "` + rc.URL + `"}`)
+		ev := s.emit(`{"type": "payment.confirmed", "data": {"amount": "10.00"}}`)
+		got := rc.WaitFor(t, 2, 30*time.Second)
+		if got[0].Header.Get("webhook-id") != ev.ID || got[1].Header.Get("webhook-id") != ev.ID {
+			t.Fatalf("webhook-id changed between attempts")
+		}
+		d := s.waitEvent(ev.ID).Deliveries[0]
+		if d.Status != "succeeded" || len(d.Attempts) != 2 || d.Attempts[0].Error != "http_status" || *d.Attempts[0].StatusCode != 500 || *d.Attempts[1].StatusCode != 200 {
+			t.Fatalf("delivery %+v", d)
+		}
+		s.waitWorkflowClosed(ev.WorkflowID)
+		if kind == "sqlite" {
+			recordHistory(t, ev.WorkflowID, "event_workflow_v1.json")
+			recordHistory(t, d.WorkflowID, "delivery_workflow_retried_v1.json")
+		}
+	})
+}
+
+func TestDisabledEndpointsAreSkipped(t *testing.T) {
+	storetest.ForEachKind(t, func(t *testing.T, kind string) {
+		rc := receivertest.New(t)
+		rc.Answer(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", http.StatusServiceUnavailable) })
+		s := startService(t, kind, []*receivertest.Receiver{rc}, serviceOptions{schedule: []time.Duration{0, 2 * time.Second, time.Second}})
+
+		// Disabled when the event is accepted: never sent, even once enabled.
+		off := s.createEndpoint(`{"url": "` + rc.URL + `/off", "enabled": false}`)
+		ev := s.emit(`{"type": "tx.succeeded", "data": {}}`)
+		if d := s.waitEvent(ev.ID).Deliveries; len(d) != 1 || d[0].Status != "skipped" || d[0].Reason != "endpoint_disabled" {
+			t.Fatalf("deliveries %+v", d)
+		}
+		s.waitWorkflowClosed(ev.WorkflowID)
+		s.call("PATCH", "/v1/endpoints/"+off.ID, `{"enabled": true}`, nil)
+
+		// Disabled between two attempts: the next attempt is skipped.
+		ev2 := s.emit(`{"type": "tx.succeeded", "data": {}}`)
+		rc.WaitFor(t, 1, 30*time.Second)
+		if code := s.call("PATCH", "/v1/endpoints/"+off.ID, `{"enabled": false}`, nil); code != http.StatusOK {
+			t.Fatalf("disable: %d", code)
+		}
+		d := s.waitEvent(ev2.ID).Deliveries
+		if len(d) != 1 || d[0].Status != "skipped" || d[0].Reason != "endpoint_disabled" || len(d[0].Attempts) != 1 {
+			t.Fatalf("deliveries %+v", d)
+		}
+		for _, r := range rc.Got() {
+			if r.Header.Get("webhook-id") != ev2.ID {
+				t.Fatalf("the event accepted while disabled was sent: %s", r.Header.Get("webhook-id"))
+			}
+		}
+		if n := len(rc.Got()); n != 1 {
+			t.Fatalf("receiver got %d requests, want 1", n)
+		}
+	})
+}
+
+func TestSandboxAndLiveNeverCross(t *testing.T) {
+	storetest.ForEachKind(t, func(t *testing.T, kind string) {
+		live, sandbox := receivertest.New(t), receivertest.New(t)
+		s := startService(t, kind, []*receivertest.Receiver{live, sandbox}, serviceOptions{})
+		s.createEndpoint(`{"url": "` + live.URL + `"}`)
+		s.createEndpoint(`{"url": "` + sandbox.URL + `", "sandbox": true}`)
+		liveEv := s.emit(`{"type": "dex.swap", "data": {"n": 1}}`)
+		sandboxEv := s.emit(`{"type": "dex.swap", "data": {"n": 2}, "sandbox": true}`)
+		s.waitEvent(liveEv.ID)
+		s.waitEvent(sandboxEv.ID)
+		s.waitWorkflowClosed(liveEv.WorkflowID)
+		s.waitWorkflowClosed(sandboxEv.WorkflowID)
+		if got := live.Got(); len(got) != 1 || got[0].Header.Get("webhook-id") != liveEv.ID {
+			t.Fatalf("live receiver got %d requests", len(got))
+		}
+		if got := sandbox.Got(); len(got) != 1 || got[0].Header.Get("webhook-id") != sandboxEv.ID {
+			t.Fatalf("sandbox receiver got %d requests", len(got))
+		}
+		if !bytes.Contains(sandbox.Got()[0].Body, []byte(`"sandbox":true`)) {
+			t.Fatalf("sandbox body %s", sandbox.Got()[0].Body)
+		}
+	})
+}
+
+func TestEventsWaitForAWorkerThatStartsLater(t *testing.T) {
+	storetest.ForEachKind(t, func(t *testing.T, kind string) {
+		rc := receivertest.New(t)
+		s := startService(t, kind, []*receivertest.Receiver{rc}, serviceOptions{noWorker: true})
+		s.createEndpoint(`{"url": "` + rc.URL + `"}`)
+		ev := s.emit(`{"type": "dex.swap", "data": {"n": 1}}`)
+		time.Sleep(500 * time.Millisecond)
+		if n := len(rc.Got()); n != 0 {
+			t.Fatalf("delivered with no worker: %d", n)
+		}
+		s.startWorker()
+		rc.WaitFor(t, 1, 30*time.Second)
+		if d := s.waitEvent(ev.ID).Deliveries; d[0].Status != "succeeded" {
+			t.Fatalf("delivery %+v", d)
+		}
+	})
+}
+
+func TestTheSweeperStartsEventsTheAPICouldNotStart(t *testing.T) {
+	storetest.ForEachKind(t, func(t *testing.T, kind string) {
+		rc := receivertest.New(t)
+		// The API's Temporal is unreachable: it commits the event, fails to
+		// start the workflow, and still answers 202.
+		s := startService(t, kind, []*receivertest.Receiver{rc}, serviceOptions{apiTemporal: "127.0.0.1:1", noWorker: true})
+		s.createEndpoint(`{"url": "` + rc.URL + `"}`)
+		ev := s.emit(`{"type": "dex.swap", "data": {"n": 1}}`)
+		stored, err := s.store.LoadEvent(context.Background(), ev.ID)
+		if err != nil || stored.WorkflowStartedAt != nil {
+			t.Fatalf("event %+v, %v: want committed and not started", stored, err)
+		}
+		s.startWorker()
+		got := rc.WaitFor(t, 1, 30*time.Second)
+		if got[0].Header.Get("webhook-id") != ev.ID {
+			t.Fatalf("delivered %s", got[0].Header.Get("webhook-id"))
+		}
+		s.waitEvent(ev.ID)
+		s.waitWorkflowClosed(ev.WorkflowID)
+		if stored, _ := s.store.LoadEvent(context.Background(), ev.ID); stored.WorkflowStartedAt == nil {
+			t.Fatal("the sweeper did not record the start")
+		}
+		time.Sleep(300 * time.Millisecond) // a few more sweeps: nothing is sent twice
+		if n := len(rc.Got()); n != 1 {
+			t.Fatalf("receiver got %d requests, want 1", n)
+		}
+	})
+}
+
+func freePort(t *testing.T) int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
