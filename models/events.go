@@ -188,7 +188,8 @@ func (s *Store) MarkWorkflowStarted(ctx context.Context, eventID string) error {
 func (s *Store) UnstartedEvents(ctx context.Context, before time.Time, limit int) ([]Event, error) {
 	var rows []Event
 	err := s.db.WithContext(ctx).
-		Where("workflow_started_at IS NULL AND created_at < ?", before).
+		// UTC: SQLite compares times as text, so the zone must be the stored one.
+		Where("workflow_started_at IS NULL AND created_at < ?", before.UTC()).
 		Order("created_at, id").Limit(limit).Find(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("unstarted events: %w", err)
