@@ -132,6 +132,11 @@ func (s *Store) SetDeliveryState(ctx context.Context, deliveryID string, state D
 }
 
 func setDeliveryState(tx *gorm.DB, id string, state DeliveryState) error {
+	if state.NextAttemptAt != nil {
+		// SQLite compares times as text: store every time in UTC.
+		utc := state.NextAttemptAt.UTC().Truncate(time.Microsecond)
+		state.NextAttemptAt = &utc
+	}
 	return tx.Model(&Delivery{}).Where("id = ?", id).Updates(map[string]any{
 		"status":          state.Status,
 		"reason":          state.Reason,

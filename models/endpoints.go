@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // CreateEndpoint stores ep for its account unless the account already has
@@ -15,6 +16,12 @@ func (s *Store) CreateEndpoint(ctx context.Context, ep *Endpoint, max int) error
 	ep.ID = NewID("ep")
 	ep.CreatedAt, ep.UpdatedAt = now, now
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// Lock the account row so two creates cannot both pass the count
+		// (PostgreSQL; SQLite's immediate transactions already serialise).
+		var acct Account
+		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("id = ?", ep.AccountID).Take(&acct).Error; err != nil {
+			return notFound(err, "account", ep.AccountID)
+		}
 		var n int64
 		if err := tx.Model(&Endpoint{}).Where("account_id = ?", ep.AccountID).Count(&n).Error; err != nil {
 			return err
