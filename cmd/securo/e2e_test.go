@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -15,6 +16,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -439,4 +441,53 @@ func freePort(t *testing.T) int {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func TestABurstOfConcurrentEventsIsDeliveredExactlyOnceEach(t *testing.T) {
+	storetest.ForEachKind(t, func(t *testing.T, kind string) {
+		a, b := receivertest.New(t), receivertest.New(t)
+		s := startService(t, kind, []*receivertest.Receiver{a, b}, serviceOptions{})
+		s.createEndpoint(`{"url": "` + a.URL + `"}`)
+		s.createEndpoint(`{"url": "` + b.URL + `"}`)
+		const clients, perClient = 8, 10
+		ids := make(chan string, clients*perClient)
+		var wg sync.WaitGroup
+		for c := range clients {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range perClient {
+					var ev eventJSON
+					body := fmt.Sprintf(`{"type": "dex.swap", "data": {"client": %d, "i": %d}}`, c, i)
+					if code := s.call("POST", "/v1/events", body, &ev); code != http.StatusAccepted {
+						t.Errorf("emit: %d", code)
+						return
+					}
+					ids <- ev.ID
+				}
+			}()
+		}
+		wg.Wait()
+		close(ids)
+		want := map[string]bool{}
+		for id := range ids {
+			want[id] = true
+		}
+		for _, rc := range []*receivertest.Receiver{a, b} {
+			got := rc.WaitFor(t, len(want), 60*time.Second)
+			time.Sleep(200 * time.Millisecond)
+			seen := map[string]int{}
+			for _, r := range rc.Got() {
+				seen[r.Header.Get("webhook-id")]++
+			}
+			for id := range want {
+				if seen[id] != 1 {
+					t.Errorf("event %s arrived %d times", id, seen[id])
+				}
+			}
+			if len(got) < len(want) || len(seen) != len(want) {
+				t.Errorf("receiver saw %d distinct events, want %d", len(seen), len(want))
+			}
+		}
+	})
 }
