@@ -65,7 +65,8 @@ func (s *Store) ListEndpoints(ctx context.Context, accountID string, p Page) ([]
 func (s *Store) UpdateEndpoint(ctx context.Context, accountID, id string, change func(*Endpoint) error) (Endpoint, error) {
 	var ep Endpoint
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Where("account_id = ? AND id = ?", accountID, id).Take(&ep).Error; err != nil {
+		// The row lock makes concurrent PATCHes apply one after the other.
+		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("account_id = ? AND id = ?", accountID, id).Take(&ep).Error; err != nil {
 			return notFound(err, "endpoint", id)
 		}
 		if err := change(&ep); err != nil {

@@ -1,0 +1,39 @@
+package api
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/securo/webhooks/models"
+)
+
+type deliveryStore interface {
+	ListEndpointDeliveries(ctx context.Context, accountID, endpointID, status string, p models.Page) ([]models.Delivery, string, error)
+}
+
+// deliveries serves /v1/endpoints/:id/deliveries.
+type deliveries struct {
+	store deliveryStore
+}
+
+func (h *deliveries) listForEndpoint(c *gin.Context) error {
+	ctx, id := c.Request.Context(), c.Param("id")
+	status := c.Query("status")
+	switch status {
+	case "", models.StatusPending, models.StatusSucceeded, models.StatusFailed, models.StatusSkipped:
+	default:
+		return invalid("status", "status must be pending, succeeded, failed or skipped, not %q", status)
+	}
+	page, err := pageFrom(c)
+	if err != nil {
+		return err
+	}
+	rows, next, err := h.store.ListEndpointDeliveries(ctx, accountID(ctx), id, status, page)
+	if err != nil {
+		return storeFailed(err, "endpoint", id)
+	}
+	writeJSON(c, http.StatusOK, listJSON[deliveryJSON]{Data: deliveriesWire(rows), NextCursor: next})
+	return nil
+}

@@ -1,0 +1,122 @@
+// Package api is the HTTP API of Securo Webhooks: Gin routes, handlers, wire
+// types and the one mapping from errors to HTTP answers.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/securo/webhooks/models"
+)
+
+// Launcher starts the Temporal workflow of an accepted event.
+type Launcher interface {
+	Launch(ctx context.Context, ev models.Event) error
+}
+
+// Deps is what the API is built from.
+type Deps struct {
+	Store          *models.Store
+	Launcher       Launcher
+	TemporalHealth func(ctx context.Context) error // readiness of Temporal; nil = not checked
+	Logger         *slog.Logger                    // nil = discard
+	MaxEndpoints   int                             // per account; 0 = 100
+}
+
+// DefaultMaxEndpoints is how many endpoints an account may have when
+// Deps.MaxEndpoints is 0.
+const DefaultMaxEndpoints = 100
+
+// New builds the API's HTTP handler.
+func New(d Deps) http.Handler {
+	if d.Store == nil || d.Launcher == nil {
+		panic("api.New: Deps.Store and Deps.Launcher are required")
+	}
+	log := d.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	maxEndpoints := d.MaxEndpoints
+	if maxEndpoints == 0 {
+		maxEndpoints = DefaultMaxEndpoints
+	}
+
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	// A redirect would turn a POST to /v1/events/ into a second request the
+	// client did not make; a 404 is plainer.
+	r.RedirectTrailingSlash = false
+	r.Use(recoverer(log), requestLog(log))
+
+	h := func(f handlerFunc) gin.HandlerFunc { return handle(log, f) }
+	auth := &authenticator{store: d.Store}
+	eps := &endpoints{store: d.Store, max: maxEndpoints}
+	evs := &events{store: d.Store, launcher: d.Launcher, log: log}
+	dls := &deliveries{store: d.Store}
+	hl := &health{db: d.Store, temporal: d.TemporalHealth, log: log}
+
+	r.GET("/healthz", h(hl.live))
+	r.GET("/readyz", h(hl.ready))
+
+	v1 := r.Group("/v1", h(auth.require))
+	v1.POST("/endpoints", h(eps.create))
+	v1.GET("/endpoints", h(eps.list))
+	v1.GET("/endpoints/:id", h(eps.get))
+	v1.PATCH("/endpoints/:id", h(eps.update))
+	v1.DELETE("/endpoints/:id", h(eps.delete))
+	v1.GET("/endpoints/:id/secret", h(eps.secret))
+	v1.GET("/endpoints/:id/deliveries", h(dls.listForEndpoint))
+	v1.POST("/events", h(evs.create))
+	v1.GET("/events", h(evs.list))
+	v1.GET("/events/:id", h(evs.get))
+
+	r.NoRoute(h(func(c *gin.Context) error {
+		return notFound("no route %s %s", c.Request.Method, c.Request.URL.Path)
+	}))
+	r.NoMethod(h(func(c *gin.Context) error {
+		return &apiError{status: http.StatusMethodNotAllowed, code: "method_not_allowed",
+			message: c.Request.Method + " is not allowed on " + c.Request.URL.Path + "; allowed: " + c.Writer.Header().Get("Allow")}
+	}))
+	return r
+}
+
+// recoverer answers a panicking request with 500 internal instead of
+// dropping the connection, and logs the stack.
+func recoverer(log *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			log.ErrorContext(c.Request.Context(), "panic while serving request",
+				"method", c.Request.Method, "path", c.Request.URL.Path, "panic", v, "stack", string(debug.Stack()))
+			if !c.Writer.Written() {
+				writeError(c, errInternal)
+			}
+			c.Abort()
+		}()
+		c.Next()
+	}
+}
+
+func requestLog(log *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		log.LogAttrs(c.Request.Context(), slog.LevelInfo, "request",
+			slog.String("method", c.Request.Method),
+			slog.String("path", c.Request.URL.Path),
+			slog.Int("status", c.Writer.Status()),
+			slog.Duration("duration", time.Since(start)))
+	}
+}
