@@ -82,7 +82,7 @@ func (a *Activities) Attempt(ctx context.Context, in AttemptInput) (AttemptResul
 	if out.statusCode != 0 {
 		att.StatusCode = &out.statusCode
 	}
-	att.Error, att.ResponseBody = out.errKind, out.kept
+	att.Error, att.ErrorDetail, att.ResponseBody = out.errKind, out.detail, out.kept
 
 	state := models.DeliveryState{Status: models.StatusSucceeded}
 	if out.errKind != "" {
@@ -113,6 +113,7 @@ func skipReason(t models.AttemptTarget) string {
 type postOutcome struct {
 	statusCode int
 	errKind    string
+	detail     string
 	kept       string
 }
 
@@ -120,7 +121,7 @@ func (a *Activities) post(ctx context.Context, t models.AttemptTarget, signer *s
 	body := Payload(t.Event)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.Endpoint.URL, bytes.NewReader(body))
 	if err != nil {
-		return postOutcome{errKind: models.AttemptErrorConnection}
+		return postOutcome{errKind: models.AttemptErrorConnection, detail: keep([]byte(err.Error()))}
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", a.userAgent)
@@ -131,13 +132,14 @@ func (a *Activities) post(ctx context.Context, t models.AttemptTarget, signer *s
 	if err != nil {
 		kind := classify(err)
 		activity.GetLogger(ctx).Info("delivery attempt failed", "endpoint", t.Endpoint.ID, "error", kind, "detail", err.Error())
-		return postOutcome{errKind: kind}
+		return postOutcome{errKind: kind, detail: keep([]byte(err.Error()))}
 	}
 	defer resp.Body.Close()
 	answer, _ := io.ReadAll(io.LimitReader(resp.Body, readLimit))
 	out := postOutcome{statusCode: resp.StatusCode, kept: keep(answer)}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		out.errKind = models.AttemptErrorHTTPStatus
+		out.detail = "the endpoint answered " + resp.Status
 	}
 	return out
 }

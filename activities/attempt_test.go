@@ -196,7 +196,7 @@ func TestAttemptErrorsAreClassified(t *testing.T) {
 			if res.Status != models.StatusPending || res.Error != tt.want || res.StatusCode != tt.status {
 				t.Fatalf("result %+v, want error %s status %d", res, tt.want, tt.status)
 			}
-			if a := f.deliveryNow(t).Attempts; len(a) != 1 || a[0].Error != tt.want {
+			if a := f.deliveryNow(t).Attempts; len(a) != 1 || a[0].Error != tt.want || a[0].ErrorDetail == "" {
 				t.Fatalf("attempts %+v", a)
 			}
 		})

@@ -63,6 +63,7 @@ type attemptJSON struct {
 	DurationMS   *int64    `json:"duration_ms"`
 	StatusCode   *int      `json:"status_code"`
 	Error        string    `json:"error"`
+	ErrorDetail  string    `json:"error_detail"`
 	ResponseBody string    `json:"response_body"`
 }
 
@@ -89,6 +90,7 @@ func deliveryWire(d models.Delivery) deliveryJSON {
 			DurationMS:   a.DurationMS,
 			StatusCode:   a.StatusCode,
 			Error:        a.Error,
+			ErrorDetail:  a.ErrorDetail,
 			ResponseBody: a.ResponseBody,
 		})
 	}

@@ -112,7 +112,7 @@ type DeliveryState struct {
 // in one transaction.
 func (s *Store) FinishAttempt(ctx context.Context, a Attempt, state DeliveryState) error {
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Model(&a).Select("duration_ms", "status_code", "error", "response_body").Updates(&a).Error; err != nil {
+		if err := tx.Model(&a).Select("duration_ms", "status_code", "error", "error_detail", "response_body").Updates(&a).Error; err != nil {
 			return err
 		}
 		return setDeliveryState(tx, a.DeliveryID, state)

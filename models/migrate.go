@@ -96,6 +96,7 @@ var migrations = []migration{
 			duration_ms {{bigint}},
 			status_code integer,
 			error text NOT NULL DEFAULT '',
+			error_detail text NOT NULL DEFAULT '',
 			response_body text NOT NULL DEFAULT '',
 			UNIQUE (delivery_id, number)
 		)`,

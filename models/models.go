@@ -141,6 +141,7 @@ type Attempt struct {
 	DurationMS   *int64 `gorm:"column:duration_ms"`
 	StatusCode   *int
 	Error        string
+	ErrorDetail  string // what the HTTP client said, for people
 	ResponseBody string
 }
 
