@@ -47,29 +47,6 @@ type Server struct {
 	Client   client.Client
 }
 
-// Start runs a dev server for the test's lifetime.
-func Start(t testing.TB) *Server {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
-		ExistingPath:  Binary(t),
-		ClientOptions: &client.Options{Namespace: "default", Logger: log.NewStructuredLogger(slog.New(slog.DiscardHandler))},
-		LogLevel:      "error",
-		Stdout:        io.Discard,
-		Stderr:        io.Discard,
-	})
-	if err != nil {
-		t.Fatalf("start Temporal dev server: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := srv.Stop(); err != nil {
-			t.Logf("stop Temporal dev server: %v", err)
-		}
-	})
-	return &Server{HostPort: srv.FrontendHostPort(), Client: srv.Client()}
-}
-
 var shared struct {
 	sync.Mutex
 	srv  *testsuite.DevServer
