@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"syscall"
 	"time"
 )
@@ -33,6 +34,7 @@ var blocked = func() []netip.Prefix {
 		"172.16.0.0/12",   // private
 		"192.0.0.0/24",    // IETF protocol assignments
 		"192.0.2.0/24",    // documentation
+		"192.88.99.0/24",  // 6to4 relay anycast (deprecated)
 		"192.168.0.0/16",  // private
 		"198.18.0.0/15",   // benchmarking
 		"198.51.100.0/24", // documentation
@@ -41,11 +43,17 @@ var blocked = func() []netip.Prefix {
 		"240.0.0.0/4",     // reserved, broadcast
 		"::/128",          // unspecified
 		"::1/128",         // loopback
-		"64:ff9b::/96",    // NAT64 (embeds IPv4)
+		"::/96",           // IPv4-compatible (deprecated): may reach the IPv4 it embeds
+		"::ffff:0:0:0/96", // IPv4-translated
+		"64:ff9b:1::/48",  // local-use NAT64: its mapping is the operator's
 		"100::/64",        // discard
+		"2001::/32",       // Teredo (embeds IPv4)
 		"2001:db8::/32",   // documentation
+		"2002::/16",       // 6to4 (embeds IPv4)
+		"3fff::/20",       // documentation
 		"fc00::/7",        // unique local
 		"fe80::/10",       // link-local
+		"fec0::/10",       // site-local (deprecated)
 		"ff00::/8",        // multicast
 	} {
 		out = append(out, netip.MustParsePrefix(s))
@@ -61,9 +69,18 @@ type Guard struct {
 	Allow []netip.Prefix
 }
 
+// nat64 is the well-known NAT64 prefix (RFC 6052): an address in it reaches
+// the IPv4 address in its last four bytes, and is judged as that address.
+var nat64 = netip.MustParsePrefix("64:ff9b::/96")
+
 // Check reports ErrBlockedAddress for an address the guard refuses.
 func (g *Guard) Check(ip netip.Addr) error {
-	ip = ip.Unmap() // IPv4-mapped IPv6 is judged as the IPv4 it carries
+	// A zone (fe80::1%eth0) would make every Prefix.Contains false.
+	ip = ip.WithZone("").Unmap() // IPv4-mapped IPv6 is judged as the IPv4 it carries
+	if nat64.Contains(ip) {
+		b := ip.As16()
+		ip = netip.AddrFrom4([4]byte(b[12:]))
+	}
 	if g.AllowPrivate {
 		return nil
 	}
@@ -96,6 +113,12 @@ type Options struct {
 	Timeout time.Duration  // whole request; 0: 15 s
 	// MaxConnsPerHost caps connections to one receiver; 0: 64.
 	MaxConnsPerHost int
+	// Proxy, when set, carries every delivery (CONNECT for https): the
+	// client then dials only the proxy, whose address the guard does not
+	// judge, and the proxy must check destinations itself.
+	Proxy *url.URL
+	// Resolver looks up receivers' names; nil: the system's. Tests use it.
+	Resolver *net.Resolver
 }
 
 // NewClient returns the one HTTP client deliveries share: it never follows
@@ -111,7 +134,7 @@ func NewClient(o Options) *http.Client {
 	if o.MaxConnsPerHost == 0 {
 		o.MaxConnsPerHost = 64
 	}
-	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second, Control: o.Guard.control}
+	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second, Control: o.Guard.control, Resolver: o.Resolver}
 	transport := &http.Transport{
 		Proxy:                 nil,
 		DialContext:           dialer.DialContext,
@@ -124,11 +147,64 @@ func NewClient(o Options) *http.Client {
 		IdleConnTimeout:       90 * time.Second,
 		ResponseHeaderTimeout: o.Timeout,
 	}
+	if o.Proxy != nil {
+		transport.Proxy = o.Guard.viaProxy(o.Proxy)
+		dialer.Control = nil
+		transport.DialContext = onlyTo(proxyAddr(o.Proxy), dialer)
+	}
 	return &http.Client{
 		Transport:     transport,
 		Timeout:       o.Timeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
+}
+
+// viaProxy sends every request to proxy. The proxy resolves names, so only
+// a literal address can be judged here; it is, so that a blocked literal
+// never leaves even when the proxy is lax.
+func (g *Guard) viaProxy(proxy *url.URL) func(*http.Request) (*url.URL, error) {
+	return func(r *http.Request) (*url.URL, error) {
+		if ip, err := netip.ParseAddr(r.URL.Hostname()); err == nil {
+			if err := g.Check(ip); err != nil {
+				return nil, err
+			}
+		}
+		return proxy, nil
+	}
+}
+
+// onlyTo dials addr and refuses every other address, so a request can never
+// bypass the proxy.
+func onlyTo(addr string, d *net.Dialer) func(ctx context.Context, network, address string) (net.Conn, error) {
+	return func(ctx context.Context, network, address string) (net.Conn, error) {
+		if address != addr {
+			return nil, fmt.Errorf("dial %s: only the egress proxy %s may be dialled: %w", address, addr, ErrBlockedAddress)
+		}
+		return d.DialContext(ctx, network, address)
+	}
+}
+
+// proxyAddr is the host:port net/http dials for proxy.
+func proxyAddr(proxy *url.URL) string {
+	if port := proxy.Port(); port != "" {
+		return net.JoinHostPort(proxy.Hostname(), port)
+	}
+	if proxy.Scheme == "https" {
+		return net.JoinHostPort(proxy.Hostname(), "443")
+	}
+	return net.JoinHostPort(proxy.Hostname(), "80")
+}
+
+// ParseProxy checks an egress proxy URL: http:// or https://, with a host.
+func ParseProxy(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("egress proxy %q: %w", raw, err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
+		return nil, fmt.Errorf("egress proxy %q: want http://host:port or https://host:port", raw)
+	}
+	return u, nil
 }
 
 // DialContext is exposed for callers that need the guarded dialer alone.
