@@ -7,6 +7,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/securo/webhooks/egress"
 	"github.com/securo/webhooks/models"
 	"github.com/securo/webhooks/signing"
 )
@@ -23,6 +24,7 @@ type endpointStore interface {
 type endpoints struct {
 	store endpointStore
 	max   int
+	guard *egress.Guard
 }
 
 type createEndpointRequest struct {
@@ -78,7 +80,7 @@ func (h *endpoints) create(c *gin.Context) error {
 		Sandbox:     req.Sandbox,
 		Enabled:     req.Enabled == nil || *req.Enabled,
 	}
-	if err := validateEndpoint(&ep); err != nil {
+	if err := validateEndpoint(&ep, h.guard); err != nil {
 		return err
 	}
 	if ep.Secret, err = signing.NewSecret(); err != nil {
@@ -148,7 +150,7 @@ func (h *endpoints) update(c *gin.Context) error {
 	// will be, and an error there leaves it untouched.
 	ep, err := h.store.UpdateEndpoint(ctx, accountID(ctx), id, func(ep *models.Endpoint) error {
 		req.apply(ep)
-		return validateEndpoint(ep)
+		return validateEndpoint(ep, h.guard)
 	})
 	if err != nil {
 		return storeFailed(err, "endpoint", id)

@@ -86,7 +86,7 @@ func TestEndpointLifecycle(t *testing.T) {
 }
 
 func TestCreateEndpointTakesEveryField(t *testing.T) {
-	h := newHarness(t, "sqlite")
+	h := newHarness(t, "sqlite", allowPrivate)
 	ep := h.createEndpoint(h.keyA, `{"url":"http://localhost:9000/hook","description":"dev box","event_types":["*"],"sandbox":true,"enabled":false}`)
 	if ep.URL != "http://localhost:9000/hook" || ep.Description != "dev box" || strings.Join(ep.EventTypes, ",") != "*" || !ep.Sandbox || ep.Enabled {
 		t.Errorf("created %+v, want every field as sent", ep)

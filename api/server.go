@@ -11,6 +11,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/securo/webhooks/egress"
 	"github.com/securo/webhooks/models"
 )
 
@@ -26,6 +27,9 @@ type Deps struct {
 	TemporalHealth func(ctx context.Context) error // readiness of Temporal; nil = not checked
 	Logger         *slog.Logger                    // nil = discard
 	MaxEndpoints   int                             // per account; 0 = 100
+	// Guard refuses endpoint URLs whose literal address deliveries could
+	// never reach; nil refuses every private and reserved range.
+	Guard *egress.Guard
 }
 
 // DefaultMaxEndpoints is how many endpoints an account may have when
@@ -56,7 +60,11 @@ func New(d Deps) http.Handler {
 
 	h := func(f handlerFunc) gin.HandlerFunc { return handle(log, f) }
 	auth := &authenticator{store: d.Store}
-	eps := &endpoints{store: d.Store, max: maxEndpoints}
+	guard := d.Guard
+	if guard == nil {
+		guard = &egress.Guard{}
+	}
+	eps := &endpoints{store: d.Store, max: maxEndpoints, guard: guard}
 	evs := &events{store: d.Store, launcher: d.Launcher, log: log}
 	dls := &deliveries{store: d.Store}
 	hl := &health{db: d.Store, temporal: d.TemporalHealth, log: log}

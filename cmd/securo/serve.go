@@ -78,6 +78,7 @@ func (s *stack) serveAPI(ctx context.Context, ln net.Listener) error {
 		},
 		Logger:       s.log,
 		MaxEndpoints: s.cfg.MaxEndpoints,
+		Guard:        s.cfg.guard(),
 	})
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 1)
