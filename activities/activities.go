@@ -14,9 +14,11 @@ import (
 type Store interface {
 	PendingDeliveries(ctx context.Context, eventID string) ([]models.Delivery, error)
 	LoadAttemptTarget(ctx context.Context, deliveryID string) (models.AttemptTarget, error)
-	StartAttempt(ctx context.Context, deliveryID string, number int, startedAt time.Time) (models.Attempt, error)
-	FinishAttempt(ctx context.Context, a models.Attempt, state models.DeliveryState) error
+	LoadEventTargets(ctx context.Context, eventID string) ([]models.AttemptTarget, error)
+	StartAttempts(ctx context.Context, attempts []models.Attempt) error
+	FinishAttempts(ctx context.Context, outcomes []models.AttemptOutcome) error
 	SetDeliveryState(ctx context.Context, deliveryID string, state models.DeliveryState) error
+	MarkWorkflowStarted(ctx context.Context, eventID string) error
 }
 
 // Activities are registered once on the worker; workflows call them through
@@ -26,12 +28,22 @@ type Activities struct {
 	client    *http.Client
 	userAgent string
 	now       func() time.Time
+	limiter   *endpointLimiter
 }
 
+// DefaultMaxInFlightPerEndpoint caps the attempts one worker process makes
+// to one endpoint at once, so a slow endpoint cannot hold every slot.
+const DefaultMaxInFlightPerEndpoint = 16
+
 // New builds the activities from their dependencies. client is the shared
-// delivery client (see package egress).
-func New(store Store, client *http.Client, version string) *Activities {
-	return &Activities{store: store, client: client, userAgent: "Securo-Webhooks/" + version, now: time.Now}
+// delivery client (see package egress); maxPerEndpoint caps concurrent
+// attempts per endpoint in this process (0: the default).
+func New(store Store, client *http.Client, version string, maxPerEndpoint int) *Activities {
+	if maxPerEndpoint <= 0 {
+		maxPerEndpoint = DefaultMaxInFlightPerEndpoint
+	}
+	return &Activities{store: store, client: client, userAgent: "Securo-Webhooks/" + version, now: time.Now,
+		limiter: newEndpointLimiter(maxPerEndpoint)}
 }
 
 // PendingInput names an event.
@@ -51,8 +63,12 @@ type PendingResult struct {
 	Deliveries []PendingDelivery
 }
 
-// PendingDeliveries lists the event's pending deliveries.
+// PendingDeliveries lists the event's pending deliveries, and records that
+// the event's workflow runs.
 func (a *Activities) PendingDeliveries(ctx context.Context, in PendingInput) (PendingResult, error) {
+	if err := a.store.MarkWorkflowStarted(ctx, in.EventID); err != nil {
+		return PendingResult{}, err
+	}
 	rows, err := a.store.PendingDeliveries(ctx, in.EventID)
 	if err != nil {
 		return PendingResult{}, err

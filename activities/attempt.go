@@ -7,7 +7,6 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -66,36 +65,51 @@ func (a *Activities) Attempt(ctx context.Context, in AttemptInput) (AttemptResul
 		}
 		return AttemptResult{Status: state.Status, Reason: reason}, nil
 	}
-
-	signer, err := signing.NewSigner(t.Endpoint.Secret)
-	if err != nil {
-		return AttemptResult{}, fmt.Errorf("endpoint %s: %w", t.Endpoint.ID, err)
+	release, ok := a.limiter.acquire(t.Endpoint.ID)
+	if !ok {
+		return AttemptResult{Status: StatusThrottled}, nil
 	}
-	started := a.now()
-	att, err := a.store.StartAttempt(ctx, in.DeliveryID, in.Number, started)
-	if err != nil {
+	defer release()
+	att := models.NewAttempt(in.DeliveryID, in.Number, a.now())
+	if err := a.store.StartAttempts(ctx, []models.Attempt{att}); err != nil {
 		return AttemptResult{}, err
 	}
-	out := a.post(ctx, t, signer, started)
-	duration := a.now().Sub(started).Milliseconds()
+	o, res := a.deliver(ctx, t, att, in.NextDelay, in.Last)
+	if err := a.store.FinishAttempts(ctx, []models.AttemptOutcome{o}); err != nil {
+		return AttemptResult{}, err
+	}
+	return res, nil
+}
+
+// StatusThrottled is an attempt not made because its endpoint already has as
+// many attempts in flight as this worker allows; no attempt is used up.
+const StatusThrottled = "throttled"
+
+// deliver POSTs one attempt that was recorded as started and says how it
+// ended; the caller records the outcome.
+func (a *Activities) deliver(ctx context.Context, t models.AttemptTarget, att models.Attempt, nextDelay time.Duration, last bool) (models.AttemptOutcome, AttemptResult) {
+	o := models.AttemptOutcome{DeliveryID: t.Delivery.ID, Attempt: &att}
+	var out postOutcome
+	if signer, err := signing.NewSigner(t.Endpoint.Secret); err != nil {
+		out = postOutcome{errKind: models.AttemptErrorConnection, detail: "the endpoint's signing secret is unusable: " + err.Error()}
+	} else {
+		out = a.post(ctx, t, signer, att.StartedAt)
+	}
+	duration := a.now().Sub(att.StartedAt).Milliseconds()
 	att.DurationMS = &duration
 	if out.statusCode != 0 {
 		att.StatusCode = &out.statusCode
 	}
 	att.Error, att.ErrorDetail, att.ResponseBody = out.errKind, out.detail, out.kept
-
-	state := models.DeliveryState{Status: models.StatusSucceeded}
+	o.State = models.DeliveryState{Status: models.StatusSucceeded}
 	if out.errKind != "" {
-		state.Status = models.StatusPending
-		if !in.Last {
-			next := a.now().Add(in.NextDelay).UTC()
-			state.NextAttemptAt = &next
+		o.State.Status = models.StatusPending
+		if !last {
+			next := a.now().Add(nextDelay).UTC()
+			o.State.NextAttemptAt = &next
 		}
 	}
-	if err := a.store.FinishAttempt(ctx, att, state); err != nil {
-		return AttemptResult{}, err
-	}
-	return AttemptResult{Status: state.Status, StatusCode: out.statusCode, Error: out.errKind}, nil
+	return o, AttemptResult{Status: o.State.Status, StatusCode: out.statusCode, Error: out.errKind}
 }
 
 func skipReason(t models.AttemptTarget) string {

@@ -53,7 +53,7 @@ func setup(t *testing.T, kind, url string, opts egress.Options) *fixture {
 	if opts.Guard == nil {
 		opts.Guard = &egress.Guard{AllowPrivate: true}
 	}
-	f.acts = activities.New(f.store, egress.NewClient(opts), "test")
+	f.acts = activities.New(f.store, egress.NewClient(opts), "test", 0)
 	var ts testsuite.WorkflowTestSuite
 	f.env = ts.NewTestActivityEnvironment()
 	f.env.RegisterActivity(f.acts)

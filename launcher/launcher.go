@@ -26,34 +26,48 @@ type Store interface {
 
 // Launcher starts event workflows.
 type Launcher struct {
-	client    client.Client
-	store     Store
-	taskQueue string
-	schedule  []time.Duration
-	log       *slog.Logger
+	client client.Client
+	store  Store
+	opts   Options
+	log    *slog.Logger
 }
 
-// New builds a Launcher; schedule is the retry schedule given to every
-// workflow it starts.
-func New(c client.Client, store Store, taskQueue string, schedule []time.Duration, log *slog.Logger) *Launcher {
-	return &Launcher{client: c, store: store, taskQueue: taskQueue, schedule: schedule, log: log}
+// Options shape the workflows a Launcher starts.
+type Options struct {
+	TaskQueue string
+	Schedule  []time.Duration // the retry schedule every workflow gets
+	FastPath  bool            // first attempts in one local activity (workflows.EventInput)
+	// EagerStart hands a new workflow straight to a worker of this process,
+	// when there is one, instead of through the task queue.
+	EagerStart bool
 }
 
-// Launch starts the event's workflow and records that it did. A workflow
-// that already exists, running or closed, counts as started: the id reuse
-// policy refuses a second run, so an event is never delivered twice over.
+// New builds a Launcher.
+func New(c client.Client, store Store, opts Options, log *slog.Logger) *Launcher {
+	return &Launcher{client: c, store: store, opts: opts, log: log}
+}
+
+// Launch starts the event's workflow. The workflow's first activity records
+// that it runs, which spares the API a write per event; a workflow that
+// already exists, running or closed, is recorded here instead. It counts as
+// started: the id reuse policy refuses a second run, so an event is never
+// delivered twice over.
 func (l *Launcher) Launch(ctx context.Context, ev models.Event) error {
 	_, err := l.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                                       ev.WorkflowID,
-		TaskQueue:                                l.taskQueue,
+		TaskQueue:                                l.opts.TaskQueue,
 		WorkflowIDReusePolicy:                    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
-	}, workflows.EventWorkflow, workflows.EventInput{EventID: ev.ID, Schedule: l.schedule})
+		EnableEagerStart:                         l.opts.EagerStart,
+	}, workflows.EventWorkflow, workflows.EventInput{EventID: ev.ID, Schedule: l.opts.Schedule, FastPath: l.opts.FastPath})
 	var already *serviceerror.WorkflowExecutionAlreadyStarted
-	if err != nil && !errors.As(err, &already) {
+	switch {
+	case errors.As(err, &already):
+		return l.store.MarkWorkflowStarted(ctx, ev.ID)
+	case err != nil:
 		return fmt.Errorf("start workflow of %s: %w", ev.ID, err)
 	}
-	return l.store.MarkWorkflowStarted(ctx, ev.ID)
+	return nil
 }
 
 // Sweep launches every event accepted more than grace ago whose workflow was

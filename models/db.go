@@ -46,6 +46,17 @@ func Open(ctx context.Context, rawURL string) (*gorm.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
+	if db.Dialector.Name() == "sqlite" {
+		// SQLite has one writer at a time. One connection per process makes
+		// this process's writers queue in the pool instead of spinning in
+		// SQLite's busy handler, which sleeps up to 100 ms a turn; the busy
+		// timeout still arbitrates between processes sharing the file.
+		sqlDB, err := db.DB()
+		if err != nil {
+			return nil, err
+		}
+		sqlDB.SetMaxOpenConns(1)
+	}
 	if err := Migrate(ctx, db); err != nil {
 		if sqlDB, e := db.DB(); e == nil {
 			sqlDB.Close()

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // ListEndpointDeliveries returns a page of one endpoint's deliveries with
@@ -92,11 +93,16 @@ func (s *Store) LoadAttemptTarget(ctx context.Context, deliveryID string) (Attem
 	return t, nil
 }
 
+// NewAttempt is attempt number of a delivery, started at startedAt.
+func NewAttempt(deliveryID string, number int, startedAt time.Time) Attempt {
+	return Attempt{ID: NewID("att"), DeliveryID: deliveryID, Number: number, StartedAt: startedAt.UTC().Truncate(time.Microsecond)}
+}
+
 // StartAttempt records an attempt before its POST.
 func (s *Store) StartAttempt(ctx context.Context, deliveryID string, number int, startedAt time.Time) (Attempt, error) {
-	a := Attempt{ID: NewID("att"), DeliveryID: deliveryID, Number: number, StartedAt: startedAt.UTC().Truncate(time.Microsecond)}
-	if err := s.db.WithContext(ctx).Create(&a).Error; err != nil {
-		return Attempt{}, fmt.Errorf("start attempt %d of %s: %w", number, deliveryID, err)
+	a := NewAttempt(deliveryID, number, startedAt)
+	if err := s.StartAttempts(ctx, []Attempt{a}); err != nil {
+		return Attempt{}, err
 	}
 	return a, nil
 }
@@ -111,16 +117,7 @@ type DeliveryState struct {
 // FinishAttempt completes the attempt row and moves its delivery to state,
 // in one transaction.
 func (s *Store) FinishAttempt(ctx context.Context, a Attempt, state DeliveryState) error {
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Model(&a).Select("duration_ms", "status_code", "error", "error_detail", "response_body").Updates(&a).Error; err != nil {
-			return err
-		}
-		return setDeliveryState(tx, a.DeliveryID, state)
-	})
-	if err != nil {
-		return fmt.Errorf("finish attempt %d of %s: %w", a.Number, a.DeliveryID, err)
-	}
-	return nil
+	return s.FinishAttempts(ctx, []AttemptOutcome{{DeliveryID: a.DeliveryID, Attempt: &a, State: state}})
 }
 
 // SetDeliveryState moves a delivery to state.
@@ -143,4 +140,98 @@ func setDeliveryState(tx *gorm.DB, id string, state DeliveryState) error {
 		"next_attempt_at": state.NextAttemptAt,
 		"updated_at":      Now(),
 	}).Error
+}
+
+// LoadEventTargets reads everything the first attempts of an event need, in
+// three queries: the event, its pending deliveries and their endpoints as
+// they are now (deleted ones included).
+func (s *Store) LoadEventTargets(ctx context.Context, eventID string) ([]AttemptTarget, error) {
+	db := s.db.WithContext(ctx)
+	var ev Event
+	if err := db.Where("id = ?", eventID).Take(&ev).Error; err != nil {
+		return nil, notFound(err, "event", eventID)
+	}
+	var deliveries []Delivery
+	if err := db.Where("event_id = ? AND status = ?", eventID, StatusPending).Order("id").Find(&deliveries).Error; err != nil {
+		return nil, fmt.Errorf("pending deliveries of %s: %w", eventID, err)
+	}
+	if len(deliveries) == 0 {
+		return nil, nil
+	}
+	ids := make([]string, len(deliveries))
+	for i, d := range deliveries {
+		ids[i] = d.EndpointID
+	}
+	var endpoints []Endpoint
+	if err := db.Unscoped().Where("id IN ?", ids).Find(&endpoints).Error; err != nil {
+		return nil, fmt.Errorf("endpoints of %s: %w", eventID, err)
+	}
+	byID := make(map[string]Endpoint, len(endpoints))
+	for _, ep := range endpoints {
+		byID[ep.ID] = ep
+	}
+	out := make([]AttemptTarget, 0, len(deliveries))
+	for _, d := range deliveries {
+		ep, ok := byID[d.EndpointID]
+		if !ok {
+			return nil, fmt.Errorf("endpoint %s of delivery %s: %w", d.EndpointID, d.ID, ErrNotFound)
+		}
+		out = append(out, AttemptTarget{Delivery: d, Event: ev, Endpoint: ep})
+	}
+	return out, nil
+}
+
+// StartAttempts records several attempts before their POSTs, in one
+// transaction. An attempt recorded before under the same number (a run cut
+// short and repeated) is started afresh.
+func (s *Store) StartAttempts(ctx context.Context, attempts []Attempt) error {
+	if len(attempts) == 0 {
+		return nil
+	}
+	err := s.db.WithContext(ctx).Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "delivery_id"}, {Name: "number"}},
+		DoUpdates: clause.AssignmentColumns([]string{"started_at", "duration_ms", "status_code", "error", "error_detail", "response_body"}),
+	}).Create(&attempts).Error
+	if err != nil {
+		return fmt.Errorf("start %d attempts: %w", len(attempts), err)
+	}
+	return nil
+}
+
+// AttemptOutcome is one finished attempt (nil when no attempt was made, as
+// for a skip) and the state its delivery moves to.
+type AttemptOutcome struct {
+	DeliveryID string
+	Attempt    *Attempt
+	State      DeliveryState
+}
+
+// FinishAttempts completes several attempts and moves their deliveries, in
+// one transaction.
+func (s *Store) FinishAttempts(ctx context.Context, outcomes []AttemptOutcome) error {
+	if len(outcomes) == 0 {
+		return nil
+	}
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		for _, o := range outcomes {
+			if o.Attempt != nil {
+				// By (delivery, number): a restarted attempt keeps its first row.
+				a := o.Attempt
+				if err := tx.Model(&Attempt{}).Where("delivery_id = ? AND number = ?", a.DeliveryID, a.Number).Updates(map[string]any{
+					"duration_ms": a.DurationMS, "status_code": a.StatusCode, "error": a.Error,
+					"error_detail": a.ErrorDetail, "response_body": a.ResponseBody,
+				}).Error; err != nil {
+					return err
+				}
+			}
+			if err := setDeliveryState(tx, o.DeliveryID, o.State); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("finish %d attempts: %w", len(outcomes), err)
+	}
+	return nil
 }

@@ -24,6 +24,20 @@ const (
 type DeliveryInput struct {
 	DeliveryID string
 	Schedule   []time.Duration
+	// FirstAttempt is the number of the first attempt this workflow makes
+	// (1 when zero): 2 when the event's workflow already made the first.
+	FirstAttempt int
+}
+
+// throttleWait is how long a delivery waits before trying again when its
+// endpoint already has as many attempts in flight as a worker allows.
+const throttleWait = time.Second
+
+func scheduleOf(s []time.Duration) []time.Duration {
+	if len(s) == 0 {
+		return DefaultSchedule
+	}
+	return s
 }
 
 // DeliveryResult is how the delivery ended.
@@ -36,18 +50,16 @@ type DeliveryResult struct {
 // DeliveryWorkflow owns one delivery's schedule: each attempt is an activity
 // that Temporal does not retry; the waits between them are durable timers.
 func DeliveryWorkflow(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
-	schedule := in.Schedule
-	if len(schedule) == 0 {
-		schedule = DefaultSchedule
-	}
+	schedule := scheduleOf(in.Schedule)
+	firstIndex := max(in.FirstAttempt, 1) - 1
 	attemptCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		// The POST itself times out after 15 s; the rest is database work.
 		StartToCloseTimeout: time.Minute,
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
 	})
 	log := workflow.GetLogger(ctx)
-	for i, delay := range schedule {
-		if delay > 0 {
+	for i := firstIndex; i < len(schedule); i++ {
+		if delay := schedule[i]; delay > 0 {
 			if err := workflow.Sleep(ctx, delay); err != nil {
 				return DeliveryResult{}, err
 			}
@@ -57,7 +69,13 @@ func DeliveryWorkflow(ctx workflow.Context, in DeliveryInput) (DeliveryResult, e
 			attempt.NextDelay = schedule[i+1]
 		}
 		var res activities.AttemptResult
-		if err := workflow.ExecuteActivity(attemptCtx, a.Attempt, attempt).Get(ctx, &res); err != nil {
+		err := workflow.ExecuteActivity(attemptCtx, a.Attempt, attempt).Get(ctx, &res)
+		for err == nil && res.Status == activities.StatusThrottled {
+			if err = workflow.Sleep(ctx, throttleWait); err == nil {
+				err = workflow.ExecuteActivity(attemptCtx, a.Attempt, attempt).Get(ctx, &res)
+			}
+		}
+		if err != nil {
 			// The attempt could not run to the end (worker lost, database
 			// down): it counts as a failed attempt and the schedule goes on.
 			log.Warn("attempt did not complete", "delivery", in.DeliveryID, "attempt", attempt.Number, "error", err)

@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/suite"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/securo/webhooks/activities"
@@ -218,5 +220,123 @@ func TestParseSchedule(t *testing.T) {
 				t.Errorf("ParseSchedule(%q)[%d] = %v, want %v", tt.in, i, got[i], tt.want[i])
 			}
 		}
+	}
+}
+
+// fastEnv is an event workflow on the fast path with its first attempts
+// answered by firsts, and child attempts by childAnswer.
+func fastEnv(t *testing.T, firsts activities.FirstAttemptsResult, firstErr error, childAnswer func(activities.AttemptInput) activities.AttemptResult) (*testsuite.TestWorkflowEnvironment, *[]activities.AttemptInput) {
+	var ts testsuite.WorkflowTestSuite
+	env := ts.NewTestWorkflowEnvironment()
+	env.RegisterWorkflow(EventWorkflow)
+	env.RegisterWorkflow(DeliveryWorkflow)
+	env.RegisterActivity(&activities.Activities{})
+	env.OnActivity(a.FirstAttempts, mock.Anything, activities.FirstAttemptsInput{EventID: "evt_1", NextDelay: 5 * time.Second}).Return(firsts, firstErr)
+	var mu sync.Mutex
+	var attempts []activities.AttemptInput
+	env.OnActivity(a.Attempt, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.AttemptInput) (activities.AttemptResult, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		attempts = append(attempts, in)
+		return childAnswer(in), nil
+	}).Maybe()
+	env.OnActivity(a.FinishDelivery, mock.Anything, mock.Anything).Return(nil).Maybe()
+	env.OnActivity(a.PendingDeliveries, mock.Anything, mock.Anything).Return(activities.PendingResult{Deliveries: []activities.PendingDelivery{
+		{DeliveryID: "dlv_a", WorkflowID: "delivery-dlv_a"}}}, nil).Maybe()
+	return env, &attempts
+}
+
+func eventResult(t *testing.T, env *testsuite.TestWorkflowEnvironment) EventResult {
+	t.Helper()
+	if !env.IsWorkflowCompleted() || env.GetWorkflowError() != nil {
+		t.Fatalf("completed %v, error %v", env.IsWorkflowCompleted(), env.GetWorkflowError())
+	}
+	var r EventResult
+	if err := env.GetWorkflowResult(&r); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func first(id string, r activities.AttemptResult) activities.FirstAttempt {
+	return activities.FirstAttempt{DeliveryID: id, WorkflowID: DeliveryWorkflowID(id), Result: r}
+}
+
+func TestTheFastPathStartsNoChildWhenFirstAttemptsEndTheDeliveries(t *testing.T) {
+	env, attempts := fastEnv(t, activities.FirstAttemptsResult{Deliveries: []activities.FirstAttempt{
+		first("dlv_a", succeeded),
+		first("dlv_b", activities.AttemptResult{Status: StatusSkipped, Reason: "endpoint_disabled"}),
+	}}, nil, nil)
+	env.ExecuteWorkflow(EventWorkflow, EventInput{EventID: "evt_1", FastPath: true})
+	if r := eventResult(t, env); r != (EventResult{Deliveries: 2, Succeeded: 1, Skipped: 1}) {
+		t.Fatalf("result %+v", r)
+	}
+	if len(*attempts) != 0 {
+		t.Fatalf("child attempts %+v", *attempts)
+	}
+}
+
+func TestTheFastPathHandsFailuresToAChildThatGoesOnFromTheSecondAttempt(t *testing.T) {
+	env, attempts := fastEnv(t, activities.FirstAttemptsResult{Deliveries: []activities.FirstAttempt{
+		first("dlv_a", succeeded),
+		first("dlv_b", failed),
+	}}, nil, func(in activities.AttemptInput) activities.AttemptResult {
+		if in.Number < 4 {
+			return failed
+		}
+		return succeeded
+	})
+	start := env.Now()
+	var secondAt time.Time
+	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		if info.ActivityType.Name == "Attempt" && secondAt.IsZero() {
+			secondAt = env.Now()
+		}
+	})
+	env.ExecuteWorkflow(EventWorkflow, EventInput{EventID: "evt_1", FastPath: true})
+	if r := eventResult(t, env); r != (EventResult{Deliveries: 2, Succeeded: 2}) {
+		t.Fatalf("result %+v", r)
+	}
+	got := *attempts
+	if len(got) != 3 || got[0].Number != 2 || got[0].DeliveryID != "dlv_b" || got[2].Number != 4 {
+		t.Fatalf("child attempts %+v", got)
+	}
+	if wait := secondAt.Sub(start); wait < DefaultSchedule[1] {
+		t.Fatalf("the second attempt came %s after the first, want %s", wait, DefaultSchedule[1])
+	}
+}
+
+func TestAThrottledFirstAttemptIsMadeByTheChildWithoutUsingAnAttempt(t *testing.T) {
+	calls := 0
+	env, attempts := fastEnv(t, activities.FirstAttemptsResult{Deliveries: []activities.FirstAttempt{
+		first("dlv_a", activities.AttemptResult{Status: activities.StatusThrottled}),
+	}}, nil, func(in activities.AttemptInput) activities.AttemptResult {
+		if calls++; calls < 3 {
+			return activities.AttemptResult{Status: activities.StatusThrottled}
+		}
+		return succeeded
+	})
+	env.ExecuteWorkflow(EventWorkflow, EventInput{EventID: "evt_1", FastPath: true})
+	if r := eventResult(t, env); r != (EventResult{Deliveries: 1, Succeeded: 1}) {
+		t.Fatalf("result %+v", r)
+	}
+	for _, in := range *attempts {
+		if in.Number != 1 {
+			t.Fatalf("a throttled attempt used up an attempt: %+v", *attempts)
+		}
+	}
+	if len(*attempts) != 3 {
+		t.Fatalf("attempts %+v", *attempts)
+	}
+}
+
+func TestFirstAttemptsThatCannotCompleteFallBackToChildrenFromTheFirstAttempt(t *testing.T) {
+	env, attempts := fastEnv(t, activities.FirstAttemptsResult{}, errors.New("database is down"), func(activities.AttemptInput) activities.AttemptResult { return succeeded })
+	env.ExecuteWorkflow(EventWorkflow, EventInput{EventID: "evt_1", FastPath: true})
+	if r := eventResult(t, env); r != (EventResult{Deliveries: 1, Succeeded: 1}) {
+		t.Fatalf("result %+v", r)
+	}
+	if got := *attempts; len(got) != 1 || got[0].Number != 1 || got[0].DeliveryID != "dlv_a" {
+		t.Fatalf("child attempts %+v", got)
 	}
 }

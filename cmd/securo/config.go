@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/securo/webhooks/activities"
 	"github.com/securo/webhooks/egress"
 	"github.com/securo/webhooks/workflows"
 )
@@ -28,6 +29,11 @@ type config struct {
 	MaxEndpoints      int
 	SweepInterval     time.Duration
 	SweepGrace        time.Duration
+	// FastPath, EagerStart and MaxInFlightPerEndpoint shape delivery speed;
+	// docs/performance.md says what each is worth.
+	FastPath               bool
+	EagerStart             bool
+	MaxInFlightPerEndpoint int
 }
 
 // loadConfig reads the environment; dev changes two defaults (private
@@ -48,6 +54,18 @@ func loadConfig(getenv func(string) string, dev bool, dataDir string) (config, e
 	var err error
 	if c.AllowPrivate, err = envBool(getenv, "SECURO_ALLOW_PRIVATE_NETWORKS", dev); err != nil {
 		return c, err
+	}
+	if c.FastPath, err = envBool(getenv, "SECURO_DELIVERY_FAST_PATH", true); err != nil {
+		return c, err
+	}
+	if c.EagerStart, err = envBool(getenv, "SECURO_EAGER_START", true); err != nil {
+		return c, err
+	}
+	c.MaxInFlightPerEndpoint = activities.DefaultMaxInFlightPerEndpoint
+	if v := getenv("SECURO_MAX_INFLIGHT_PER_ENDPOINT"); v != "" {
+		if c.MaxInFlightPerEndpoint, err = strconv.Atoi(v); err != nil || c.MaxInFlightPerEndpoint < 1 {
+			return c, fmt.Errorf("SECURO_MAX_INFLIGHT_PER_ENDPOINT: want a positive number, got %q", v)
+		}
 	}
 	if v := getenv("SECURO_ALLOW_NETWORKS"); v != "" {
 		for _, s := range strings.Split(v, ",") {

@@ -33,10 +33,15 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	temporalPort := fs.Int("temporal-port", 7233, "Temporal frontend port")
 	uiPort := fs.Int("ui-port", 8233, "Temporal Web UI port")
 	temporalBin := fs.String("temporal-bin", "", "Temporal CLI binary (default bin/temporal, then temporal on PATH)")
+	tunedDefault, err := envBool(getenv, "SECURO_TEMPORAL_SQLITE_TUNED", true)
+	if err != nil {
+		return err
+	}
+	tuned := fs.Bool("temporal-sqlite-tuned", tunedDefault, "run Temporal's SQLite in WAL mode with synchronous=normal (about 3x faster; a power cut may lose the last moments, a crash loses nothing)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if err := os.MkdirAll(*dataDir, 0o700); err != nil {
+	if err = os.MkdirAll(*dataDir, 0o700); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
 	}
 	temporalAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(*temporalPort))
@@ -66,7 +71,7 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	}
 	defer ln.Close()
 
-	temporal, err := startTemporal(bin, *dataDir, *temporalPort, *uiPort)
+	temporal, err := startTemporal(bin, *dataDir, *temporalPort, *uiPort, *tuned)
 	if err != nil {
 		return err
 	}
@@ -128,20 +133,24 @@ type temporalProcess struct {
 	stopped bool
 }
 
-func startTemporal(bin, dataDir string, port, uiPort int) (*temporalProcess, error) {
+func startTemporal(bin, dataDir string, port, uiPort int, tuned bool) (*temporalProcess, error) {
 	logPath := filepath.Join(dataDir, "temporal.log")
 	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", logPath, err)
 	}
-	cmd := exec.Command(bin, "server", "start-dev",
+	args := []string{"server", "start-dev",
 		"--ip", "127.0.0.1",
 		"--port", strconv.Itoa(port),
 		"--ui-port", strconv.Itoa(uiPort),
 		"--db-filename", filepath.Join(dataDir, "temporal.db"),
 		"--namespace", "default",
 		"--log-level", "warn",
-	)
+	}
+	if tuned {
+		args = append(args, "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal")
+	}
+	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = childProcAttr()
 	if err := cmd.Start(); err != nil {
@@ -233,7 +242,7 @@ func devAPIKey(ctx context.Context, store *models.Store, dataDir string) (string
 	switch {
 	case err == nil:
 		// The account exists but its key file was lost: issue a new key.
-		key, err = store.CreateAPIKey(ctx, acct.ID)
+		_, key, err = store.CreateAPIKey(ctx, acct.ID, devAccount)
 	case errors.Is(err, models.ErrNotFound):
 		_, key, err = store.CreateAccount(ctx, devAccount)
 	}

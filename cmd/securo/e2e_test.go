@@ -54,6 +54,9 @@ type serviceOptions struct {
 	// noWorker leaves the worker to be started later with startWorker.
 	noWorker bool
 	schedule []time.Duration
+	// childPath runs every delivery as a child workflow from its first
+	// attempt, as events did before the fast path (and old histories do).
+	childPath bool
 }
 
 func startService(t *testing.T, kind string, receivers []*receivertest.Receiver, o serviceOptions) *service {
@@ -72,6 +75,8 @@ func startService(t *testing.T, kind string, receivers []*receivertest.Receiver,
 		MaxEndpoints:      100,
 		SweepInterval:     100 * time.Millisecond,
 		SweepGrace:        100 * time.Millisecond,
+		FastPath:          !o.childPath,
+		EagerStart:        true,
 	}
 	if o.schedule != nil {
 		cfg.Schedule = o.schedule
@@ -266,8 +271,15 @@ const swapData = `{"pair": "ETH/USDC", "amount_in": 1157920892373161954235709850
 
 func TestEventsAreDeliveredSignedAndVisible(t *testing.T) {
 	storetest.ForEachKind(t, func(t *testing.T, kind string) {
+		t.Run("fast path", func(t *testing.T) { deliveredSignedAndVisible(t, kind, serviceOptions{}) })
+		t.Run("child per delivery", func(t *testing.T) { deliveredSignedAndVisible(t, kind, serviceOptions{childPath: true}) })
+	})
+}
+
+func deliveredSignedAndVisible(t *testing.T, kind string, o serviceOptions) {
+	{
 		rc := receivertest.New(t)
-		s := startService(t, kind, []*receivertest.Receiver{rc}, serviceOptions{})
+		s := startService(t, kind, []*receivertest.Receiver{rc}, o)
 		ep := s.createEndpoint(`{"url": "` + rc.URL + `/webhooks", "event_types": ["dex.*"]}`)
 		ev := s.emit(`{"type": "dex.swap", "data": ` + swapData + `}`)
 
@@ -293,10 +305,13 @@ func TestEventsAreDeliveredSignedAndVisible(t *testing.T) {
 		if len(list.Data) != 1 || list.Data[0].ID != final.Deliveries[0].ID {
 			t.Fatalf("endpoint deliveries %+v", list.Data)
 		}
-		// Operators see the event and the delivery as workflows.
+		// Operators see the event's workflow, and each delivery that needed
+		// more than the first attempt as a child workflow of its own.
 		s.waitWorkflowClosed(ev.WorkflowID)
-		s.waitWorkflowClosed(final.Deliveries[0].WorkflowID)
-	})
+		if o.childPath {
+			s.waitWorkflowClosed(final.Deliveries[0].WorkflowID)
+		}
+	}
 }
 
 func TestAFailedAttemptIsRetried(t *testing.T) {
@@ -321,8 +336,8 @@ func TestAFailedAttemptIsRetried(t *testing.T) {
 		}
 		s.waitWorkflowClosed(ev.WorkflowID)
 		if kind == "sqlite" {
-			recordHistory(t, ev.WorkflowID, "event_workflow_v1.json")
-			recordHistory(t, d.WorkflowID, "delivery_workflow_retried_v1.json")
+			recordHistory(t, ev.WorkflowID, "event_workflow_fastpath_v2.json")
+			recordHistory(t, d.WorkflowID, "delivery_workflow_from_attempt2_v2.json")
 		}
 	})
 }

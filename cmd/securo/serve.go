@@ -64,7 +64,9 @@ func closeDB(db *gorm.DB) {
 }
 
 func (s *stack) launcher() *launcher.Launcher {
-	return launcher.New(s.temporal, s.store, s.cfg.TaskQueue, s.cfg.Schedule, s.log)
+	return launcher.New(s.temporal, s.store, launcher.Options{
+		TaskQueue: s.cfg.TaskQueue, Schedule: s.cfg.Schedule, FastPath: s.cfg.FastPath, EagerStart: s.cfg.EagerStart,
+	}, s.log)
 }
 
 // serveAPI serves the API on ln until ctx ends, then drains requests.
@@ -103,7 +105,7 @@ func (s *stack) runWorker(ctx context.Context) error {
 		return err
 	}
 	httpClient := egress.NewClient(egress.Options{Guard: s.cfg.guard(), RootCAs: roots})
-	w := worker.New(s.temporal, s.cfg.TaskQueue, activities.New(s.store, httpClient, version))
+	w := worker.New(s.temporal, s.cfg.TaskQueue, activities.New(s.store, httpClient, version, s.cfg.MaxInFlightPerEndpoint))
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("worker: %w", err)
 	}

@@ -1,0 +1,93 @@
+package activities
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/securo/webhooks/models"
+)
+
+// FirstAttemptsInput asks for the first attempt of every pending delivery of
+// an event, in one local activity: the fast path most deliveries take.
+type FirstAttemptsInput struct {
+	EventID   string
+	NextDelay time.Duration // when the second attempt follows a failed first
+	Last      bool          // the schedule has one attempt only
+}
+
+// FirstAttempt is how one delivery's first attempt ended; ids only.
+type FirstAttempt struct {
+	DeliveryID string
+	WorkflowID string
+	Result     AttemptResult
+}
+
+// FirstAttemptsResult lists every delivery the event had pending.
+type FirstAttemptsResult struct {
+	Deliveries []FirstAttempt
+}
+
+// FirstAttempts records that the event's workflow runs, loads its pending
+// deliveries, skips those whose endpoint cannot receive, and POSTs the rest
+// concurrently: two writes for the whole event (attempts started, attempts
+// finished) whatever its number of endpoints.
+func (a *Activities) FirstAttempts(ctx context.Context, in FirstAttemptsInput) (FirstAttemptsResult, error) {
+	if err := a.store.MarkWorkflowStarted(ctx, in.EventID); err != nil {
+		return FirstAttemptsResult{}, err
+	}
+	targets, err := a.store.LoadEventTargets(ctx, in.EventID)
+	if err != nil {
+		return FirstAttemptsResult{}, err
+	}
+	out := FirstAttemptsResult{Deliveries: make([]FirstAttempt, len(targets))}
+	outcomes := make([]models.AttemptOutcome, len(targets))
+	var started []models.Attempt
+	var post []int
+	releases := make([]func(), len(targets))
+	for i, t := range targets {
+		out.Deliveries[i] = FirstAttempt{DeliveryID: t.Delivery.ID, WorkflowID: t.Delivery.WorkflowID}
+		if reason := skipReason(t); reason != "" {
+			outcomes[i] = models.AttemptOutcome{DeliveryID: t.Delivery.ID, State: models.DeliveryState{Status: models.StatusSkipped, Reason: reason}}
+			out.Deliveries[i].Result = AttemptResult{Status: models.StatusSkipped, Reason: reason}
+			continue
+		}
+		release, ok := a.limiter.acquire(t.Endpoint.ID)
+		if !ok {
+			out.Deliveries[i].Result = AttemptResult{Status: StatusThrottled}
+			continue
+		}
+		releases[i] = release
+		started = append(started, models.NewAttempt(t.Delivery.ID, 1, a.now()))
+		post = append(post, i)
+	}
+	defer func() {
+		for _, r := range releases {
+			if r != nil {
+				r()
+			}
+		}
+	}()
+	if err := a.store.StartAttempts(ctx, started); err != nil {
+		return FirstAttemptsResult{}, err
+	}
+	var wg sync.WaitGroup
+	for j, i := range post {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			outcomes[i], out.Deliveries[i].Result = a.deliver(ctx, targets[i], started[j], in.NextDelay, in.Last)
+		}()
+	}
+	wg.Wait()
+	var done []models.AttemptOutcome
+	for i, o := range outcomes {
+		if o.DeliveryID != "" {
+			done = append(done, outcomes[i])
+		}
+	}
+	if err := a.store.FinishAttempts(ctx, done); err != nil {
+		return FirstAttemptsResult{}, err
+	}
+	return out, nil
+}

@@ -1,0 +1,282 @@
+// Command securo-bench measures delivery speed end to end: the limits of
+// this machine (a tuned HTTPS client, a bare Temporal workflow) and the real
+// service as `securo dev` runs it, under open-loop and closed-loop load.
+// `make bench` runs it; --quick is the short run CI uses to check it works.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+	"log/slog"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "securo-bench:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+// variants are the service configurations compared in one run: what each
+// optimisation changed, measured side by side.
+var variants = map[string][]string{
+	"naive":     {"SECURO_TEMPORAL_SQLITE_TUNED=false", "SECURO_DELIVERY_FAST_PATH=false", "SECURO_EAGER_START=false"},
+	"optimized": {},
+}
+
+type options struct {
+	quick       bool
+	duration    time.Duration
+	rates       []float64
+	naiveRates  []float64
+	endpoints   []int
+	variants    []string
+	out         string
+	securoBin   string
+	temporalBin string
+	databases   map[string]string // name -> SECURO_DATABASE_URL ("" = SQLite in the data dir)
+	isolation   bool
+}
+
+func parse(args []string, getenv func(string) string, stderr io.Writer) (options, error) {
+	fs := flag.NewFlagSet("securo-bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	quick := fs.Bool("quick", false, "a short run (under a minute) that checks the harness works")
+	duration := fs.Duration("duration", 10*time.Second, "how long each load runs")
+	rates := fs.String("rates", "10,25,50,100,200", "open-loop rates in events/s")
+	naiveRates := fs.String("naive-rates", "10,25,50", "open-loop rates for the naive variant, which backs up beyond them")
+	endpoints := fs.String("endpoints", "1,10", "endpoints per event")
+	vars := fs.String("variants", "naive,optimized", "service variants to compare")
+	out := fs.String("out", "bench/results", "where the JSON and PNG go")
+	securoBin := fs.String("securo", "bin/securo", "the securo binary")
+	temporalBin := fs.String("temporal", "bin/temporal", "the Temporal CLI")
+	isolation := fs.Bool("isolation", true, "run the hung-endpoints scenario")
+	if err := fs.Parse(args); err != nil {
+		return options{}, err
+	}
+	o := options{quick: *quick, duration: *duration, out: *out, securoBin: *securoBin, temporalBin: *temporalBin,
+		isolation: *isolation, databases: map[string]string{"sqlite": ""}}
+	var err error
+	if o.rates, err = parseRates("--rates", *rates); err != nil {
+		return o, err
+	}
+	if o.naiveRates, err = parseRates("--naive-rates", *naiveRates); err != nil {
+		return o, err
+	}
+	for _, s := range strings.Split(*endpoints, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 {
+			return o, fmt.Errorf("--endpoints: %q is not a positive number", s)
+		}
+		o.endpoints = append(o.endpoints, n)
+	}
+	for _, v := range strings.Split(*vars, ",") {
+		if _, ok := variants[v]; !ok {
+			return o, fmt.Errorf("--variants: unknown variant %q", v)
+		}
+		o.variants = append(o.variants, v)
+	}
+	if u := getenv("SECURO_BENCH_DATABASE_URL"); u != "" {
+		o.databases["postgres"] = u
+	}
+	if o.quick {
+		o.duration, o.rates, o.endpoints, o.variants = 2*time.Second, []float64{20}, []int{1, 10}, []string{"optimized"}
+	}
+	return o, nil
+}
+
+func parseRates(flagName, list string) ([]float64, error) {
+	var out []float64
+	for _, s := range strings.Split(list, ",") {
+		r, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+		if err != nil || r <= 0 {
+			return nil, fmt.Errorf("%s: %q is not a positive number", flagName, s)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	o, err := parse(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	for _, bin := range []string{o.securoBin, o.temporalBin} {
+		if _, err := os.Stat(bin); err != nil {
+			return fmt.Errorf("%s not found: run `make bench`, which builds it", bin)
+		}
+	}
+	tmp, err := os.MkdirTemp("", "securo-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+
+	rc := newReceiver()
+	defer rc.srv.Close()
+	caFile := filepath.Join(tmp, "receiver-ca.pem")
+	if err := os.WriteFile(caFile, rc.caPEM(), 0o600); err != nil {
+		return err
+	}
+	rep := report{Date: time.Now().UTC().Format("2006-01-02"), Commit: commit(), Quick: o.quick,
+		Machine: fmt.Sprintf("%s/%s, %d cores", runtime.GOOS, runtime.GOARCH, runtime.NumCPU())}
+	progress := func(r runResult) {
+		rep.Results = append(rep.Results, r)
+		fmt.Fprintf(stderr, "  %-44s %-9s %-8s %3d ep  %7.1f deliv/s  p50 %7.1f ms  p99 %8.1f ms  lost %d\n",
+			r.Name, r.Variant, r.Database, r.Endpoints, r.DeliveriesPerSec, r.Latency.P50, r.Latency.P99, r.Lost)
+	}
+
+	limitDur := o.duration / 2
+	fmt.Fprintln(stderr, "limits")
+	httpLimit := limitHTTP(ctx, rc, limitDur)
+	progress(httpLimit)
+
+	dbNames := []string{"sqlite"}
+	if _, ok := o.databases["postgres"]; ok {
+		dbNames = append(dbNames, "postgres")
+	}
+	for _, variant := range o.variants {
+		for _, db := range dbNames {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			fmt.Fprintf(stderr, "service: %s on %s\n", variant, db)
+			env := append([]string(nil), variants[variant]...)
+			if u := o.databases[db]; u != "" {
+				env = append(env, "SECURO_DATABASE_URL="+u)
+			}
+			dataDir := filepath.Join(tmp, variant+"-"+db)
+			svc, err := startService(ctx, serviceOptions{securoBin: o.securoBin, temporalBin: o.temporalBin, dataDir: dataDir, caFile: caFile, env: env})
+			if err != nil {
+				return err
+			}
+			vo := o
+			if variant == "naive" {
+				vo.rates = o.naiveRates
+			}
+			results, iso, err := serviceRuns(ctx, vo, svc, rc, httpLimit.DeliveriesPerSec)
+			svc.stop()
+			for _, r := range results {
+				r.Variant, r.Database = variant, db
+				progress(r)
+			}
+			if iso != nil {
+				iso.Variant, iso.Database = variant, db
+				rep.Isolated = append(rep.Isolated, *iso)
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+
+	printTable(stdout, rep)
+	name := rep.Date + "-" + rep.Commit
+	if o.quick {
+		name += "-quick"
+	}
+	jsonPath := filepath.Join(o.out, name+".json")
+	pngPath := filepath.Join(o.out, name+".png")
+	if err := writeJSON(jsonPath, rep); err != nil {
+		return err
+	}
+	if err := writeChart(pngPath, rep); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nwrote %s and %s\n", jsonPath, pngPath)
+	for _, r := range rep.Results {
+		if r.Lost != 0 {
+			return fmt.Errorf("%s (%s, %s): %d deliveries lost", r.Name, r.Variant, r.Database, r.Lost)
+		}
+	}
+	return nil
+}
+
+// serviceRuns measures one running service: the Temporal floor on its dev
+// server, open-loop rates and a closed loop per endpoint count, and the
+// isolation scenario.
+func serviceRuns(ctx context.Context, o options, svc *service, rc *receiver, httpLimit float64) ([]runResult, *isolation, error) {
+	tc, err := client.Dial(client.Options{HostPort: svc.temporalAddr, Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
+	if err != nil {
+		return nil, nil, err
+	}
+	defer tc.Close()
+	var out []runResult
+	floor, err := limitTemporal(ctx, tc, rc, o.duration/2, 64)
+	if err != nil {
+		return nil, nil, err
+	}
+	floor.RatioToHTTP = floor.DeliveriesPerSec / httpLimit
+	out = append(out, floor)
+	add := func(r runResult) {
+		r.RatioToHTTP = r.DeliveriesPerSec / httpLimit
+		if floor.DeliveriesPerSec > 0 {
+			r.RatioToTemporal = r.DeliveriesPerSec / floor.DeliveriesPerSec
+		}
+		out = append(out, r)
+	}
+	var baseline *runResult
+	isoRate := o.rates[0]
+	for _, eps := range o.endpoints {
+		for _, rate := range o.rates {
+			r, err := svc.run(ctx, rc, loadSpec{name: fmt.Sprintf("open loop %.0f/s", rate), endpoints: eps, rate: rate, duration: o.duration})
+			if err != nil {
+				return out, nil, err
+			}
+			add(r)
+			if eps == 1 && rate == isoRate {
+				baseline = &out[len(out)-1]
+			}
+		}
+		r, err := svc.run(ctx, rc, loadSpec{name: "closed loop, 32 clients", endpoints: eps, concurrency: 32, duration: o.duration})
+		if err != nil {
+			return out, nil, err
+		}
+		add(r)
+	}
+	if !o.isolation || baseline == nil {
+		return out, nil, nil
+	}
+	hung := 100
+	if o.quick {
+		hung = 10
+	}
+	r, err := svc.run(ctx, rc, loadSpec{name: fmt.Sprintf("open loop %.0f/s + %d hung", isoRate, hung), endpoints: 1, rate: isoRate,
+		duration: o.duration, hung: hung, hungRate: 10})
+	if err != nil {
+		return out, nil, err
+	}
+	add(r)
+	iso := &isolation{BaselineP50: baseline.Latency.P50, BaselineP99: baseline.Latency.P99, HungP50: r.Latency.P50, HungP99: r.Latency.P99}
+	if baseline.Latency.P50 > 0 {
+		iso.ChangeP50 = 100 * (r.Latency.P50 - baseline.Latency.P50) / baseline.Latency.P50
+	}
+	return out, iso, nil
+}
+
+func commit() string {
+	out, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output()
+	if err != nil {
+		return "unknown"
+	}
+	return strings.TrimSpace(string(out))
+}

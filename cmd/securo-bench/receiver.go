@@ -1,0 +1,119 @@
+package main
+
+import (
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"time"
+)
+
+// receiver is the HTTPS endpoint every run delivers to. It records, per
+// endpoint path and webhook-id, when the first POST arrived and how many
+// came, so a run can count lost and duplicated deliveries and measure the
+// latency from acceptance (the event's created_at) to arrival.
+type receiver struct {
+	srv *httptest.Server
+
+	mu       sync.Mutex
+	arrivals map[arrivalKey]*arrival
+}
+
+type arrivalKey struct{ path, id string }
+
+type arrival struct {
+	first   time.Time
+	latency time.Duration
+	count   int
+}
+
+func newReceiver() *receiver {
+	rc := &receiver{arrivals: map[arrivalKey]*arrival{}}
+	rc.srv = httptest.NewUnstartedServer(http.HandlerFunc(rc.serve))
+	rc.srv.Config.ReadHeaderTimeout = 30 * time.Second
+	rc.srv.StartTLS()
+	return rc
+}
+
+func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
+	now := time.Now()
+	body, _ := io.ReadAll(r.Body)
+	if strings.HasPrefix(r.URL.Path, "/hang/") {
+		// Never answers in time: holds the request until the sender gives up.
+		select {
+		case <-r.Context().Done():
+		case <-time.After(60 * time.Second):
+		}
+		return
+	}
+	var created time.Time
+	var payload struct {
+		CreatedAt time.Time `json:"created_at"`
+	}
+	if json.Unmarshal(body, &payload) == nil {
+		created = payload.CreatedAt
+	}
+	key := arrivalKey{r.URL.Path, r.Header.Get("webhook-id")}
+	rc.mu.Lock()
+	a := rc.arrivals[key]
+	if a == nil {
+		a = &arrival{first: now}
+		if !created.IsZero() {
+			a.latency = now.Sub(created)
+		}
+		rc.arrivals[key] = a
+	}
+	a.count++
+	rc.mu.Unlock()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// collect returns the arrivals whose path starts with prefix.
+func (rc *receiver) collect(prefix string) (distinct, duplicates int, latencies []time.Duration) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	for k, a := range rc.arrivals {
+		if !strings.HasPrefix(k.path, prefix) {
+			continue
+		}
+		distinct++
+		duplicates += a.count - 1
+		latencies = append(latencies, a.latency)
+	}
+	return distinct, duplicates, latencies
+}
+
+// count is how many distinct deliveries under prefix have arrived.
+func (rc *receiver) count(prefix string) int {
+	n, _, _ := rc.collect(prefix)
+	return n
+}
+
+// pool trusts the receiver's self-signed certificate.
+func (rc *receiver) pool() *x509.CertPool {
+	p := x509.NewCertPool()
+	p.AddCert(rc.srv.Certificate())
+	return p
+}
+
+// caPEM is the receiver's certificate for SECURO_CA_FILE.
+func (rc *receiver) caPEM() []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: rc.srv.Certificate().Raw})
+}
+
+// lastArrival is when the latest delivery under prefix first arrived.
+func (rc *receiver) lastArrival(prefix string) time.Time {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	var last time.Time
+	for k, a := range rc.arrivals {
+		if strings.HasPrefix(k.path, prefix) && a.first.After(last) {
+			last = a.first
+		}
+	}
+	return last
+}

@@ -1,0 +1,318 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// service is `securo dev` running as its own process, as `make run` runs it.
+type service struct {
+	cmd          *exec.Cmd
+	apiURL       string
+	key          string
+	temporalAddr string
+	api          *http.Client
+	exited       chan struct{}
+}
+
+type serviceOptions struct {
+	securoBin, temporalBin string
+	dataDir                string
+	caFile                 string
+	env                    []string // extra settings (the variant, the database)
+}
+
+var keyLine = regexp.MustCompile(`API key:\s+(\S+)`)
+
+func freePort() int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func startService(ctx context.Context, o serviceOptions) (*service, error) {
+	httpPort, temporalPort, uiPort := freePort(), freePort(), freePort()
+	cmd := exec.Command(o.securoBin, "dev", "--data-dir", o.dataDir,
+		"--http-addr", "127.0.0.1:"+strconv.Itoa(httpPort),
+		"--temporal-port", strconv.Itoa(temporalPort), "--ui-port", strconv.Itoa(uiPort),
+		"--temporal-bin", o.temporalBin)
+	cmd.Env = append(append(os.Environ(), "SECURO_CA_FILE="+o.caFile), o.env...)
+	logFile, err := os.Create(filepath.Join(o.dataDir, "..", filepath.Base(o.dataDir)+".log"))
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stderr = logFile
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	s := &service{cmd: cmd, temporalAddr: "127.0.0.1:" + strconv.Itoa(temporalPort), exited: make(chan struct{}),
+		apiURL: "http://127.0.0.1:" + strconv.Itoa(httpPort),
+		api:    &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024}}}
+	keyc := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if m := keyLine.FindStringSubmatch(sc.Text()); m != nil {
+				keyc <- m[1]
+			}
+		}
+	}()
+	go func() { cmd.Wait(); logFile.Close(); close(s.exited) }()
+	select {
+	case s.key = <-keyc:
+		return s, nil
+	case <-s.exited:
+		return nil, fmt.Errorf("securo dev exited at start; see %s", logFile.Name())
+	case <-time.After(120 * time.Second):
+		s.stop()
+		return nil, errors.New("securo dev did not start within 120s")
+	case <-ctx.Done():
+		s.stop()
+		return nil, ctx.Err()
+	}
+}
+
+// stop presses Ctrl-C and waits.
+func (s *service) stop() {
+	s.cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case <-s.exited:
+	case <-time.After(60 * time.Second):
+		s.cmd.Process.Kill()
+		<-s.exited
+	}
+}
+
+// usage is the CPU seconds used so far by the service and by its Temporal
+// dev server, and the service's peak RSS in MiB.
+func (s *service) usage() (cpu, temporalCPU float64, peakRSSMiB float64) {
+	pid := s.cmd.Process.Pid
+	cpu = procCPU(pid)
+	// The Temporal dev server is a child of whichever thread started it.
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	for _, f := range tasks {
+		kids, _ := os.ReadFile(f)
+		for _, k := range strings.Fields(string(kids)) {
+			if n, err := strconv.Atoi(k); err == nil {
+				temporalCPU += procCPU(n)
+			}
+		}
+	}
+	if status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid)); err == nil {
+		for _, line := range strings.Split(string(status), "\n") {
+			if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+				kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+				peakRSSMiB = kb / 1024
+			}
+		}
+	}
+	return cpu, temporalCPU, peakRSSMiB
+}
+
+func procCPU(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name: utime and stime are the 14th and 15th.
+	rest := string(b[bytes.LastIndexByte(b, ')')+2:])
+	f := strings.Fields(rest)
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (ut + st) / 100 // USER_HZ
+}
+
+func (s *service) call(ctx context.Context, method, path string, body any, out any) (int, error) {
+	var r io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		r = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, s.apiURL+path, r)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Authorization", "Bearer "+s.key)
+	resp, err := s.api.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if out != nil {
+		json.Unmarshal(raw, out)
+	}
+	return resp.StatusCode, nil
+}
+
+// loadSpec is one run against the service.
+type loadSpec struct {
+	name        string
+	endpoints   int
+	rate        float64 // events/s; 0 = closed loop
+	concurrency int     // closed loop clients
+	duration    time.Duration
+	hung        int     // endpoints that never answer, fed at hungRate
+	hungRate    float64 // events/s spread over the hung endpoints
+}
+
+var runSeq atomic.Int64
+
+func (s *service) run(ctx context.Context, rc *receiver, spec loadSpec) (runResult, error) {
+	runID := fmt.Sprintf("r%d", runSeq.Add(1))
+	prefix := "/run/" + runID + "/"
+	eventType := "bench." + runID
+	var created []string
+	defer func() {
+		for _, id := range created {
+			s.call(context.Background(), "DELETE", "/v1/endpoints/"+id, nil, nil)
+		}
+	}()
+	addEndpoint := func(url, eventType string) error {
+		var ep struct{ ID string }
+		code, err := s.call(ctx, "POST", "/v1/endpoints", map[string]any{"url": url, "event_types": []string{eventType}}, &ep)
+		if err != nil || code != http.StatusCreated {
+			return fmt.Errorf("create endpoint: %d %v", code, err)
+		}
+		created = append(created, ep.ID)
+		return nil
+	}
+	for i := range spec.endpoints {
+		if err := addEndpoint(fmt.Sprintf("%s%sep%d", rc.srv.URL, prefix, i), eventType); err != nil {
+			return runResult{}, err
+		}
+	}
+	for i := range spec.hung {
+		if err := addEndpoint(fmt.Sprintf("%s/hang/%s/%d", rc.srv.URL, runID, i), fmt.Sprintf("hang.%s.%d", runID, i)); err != nil {
+			return runResult{}, err
+		}
+	}
+
+	cpu0, tcpu0, _ := s.usage()
+	var (
+		mu          sync.Mutex
+		apiLatency  []time.Duration
+		accepted    atomic.Int64
+		apiErrors   atomic.Int64
+		wg          sync.WaitGroup
+		inflight    = make(chan struct{}, 2048)
+		seq         atomic.Int64
+		loadCtx, cl = context.WithTimeout(ctx, spec.duration)
+	)
+	defer cl()
+	emit := func(typ string) {
+		defer wg.Done()
+		defer func() { <-inflight }()
+		n := seq.Add(1)
+		t0 := time.Now()
+		code, err := s.call(ctx, "POST", "/v1/events", map[string]any{"type": typ, "data": map[string]any{"n": n, "pair": "ETH/USDC", "amount_in": "1000000000000000000"}}, nil)
+		d := time.Since(t0)
+		if err != nil || code != http.StatusAccepted {
+			apiErrors.Add(1)
+			return
+		}
+		if typ == eventType {
+			accepted.Add(1)
+			mu.Lock()
+			apiLatency = append(apiLatency, d)
+			mu.Unlock()
+		}
+	}
+	ticker := func(rate float64, typ func() string) {
+		defer wg.Done()
+		interval := time.Duration(float64(time.Second) / rate)
+		next := time.Now()
+		for loadCtx.Err() == nil {
+			inflight <- struct{}{}
+			wg.Add(1)
+			go emit(typ())
+			next = next.Add(interval)
+			time.Sleep(time.Until(next))
+		}
+	}
+	start := time.Now()
+	if spec.hung > 0 && spec.hungRate > 0 {
+		var h atomic.Int64
+		wg.Add(1)
+		go ticker(spec.hungRate, func() string { return fmt.Sprintf("hang.%s.%d", runID, h.Add(1)%int64(spec.hung)) })
+	}
+	if spec.rate > 0 {
+		wg.Add(1)
+		go ticker(spec.rate, func() string { return eventType })
+	} else {
+		for range spec.concurrency {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for loadCtx.Err() == nil {
+					inflight <- struct{}{}
+					wg.Add(1)
+					emit(eventType)
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	loadTime := time.Since(start)
+
+	expected := int(accepted.Load()) * spec.endpoints
+	drain(ctx, rc, prefix, expected)
+	distinct, dups, lat := rc.collect(prefix)
+	last := rc.lastArrival(prefix)
+	span := last.Sub(start)
+	if span < loadTime {
+		span = loadTime
+	}
+	cpu1, tcpu1, rss := s.usage()
+	return runResult{
+		Name: spec.name, Kind: "service", Endpoints: spec.endpoints, OfferedRate: spec.rate, Concurrency: spec.concurrency,
+		Duration: loadTime.Seconds(), Accepted: int(accepted.Load()), AcceptedPerSec: float64(accepted.Load()) / loadTime.Seconds(),
+		Expected: expected, Delivered: distinct, Lost: expected - distinct, Duplicates: dups, APIErrors: int(apiErrors.Load()),
+		DeliveriesPerSec: float64(distinct) / span.Seconds(), Latency: summarize(lat), API: summarize(apiLatency),
+		CPUSeconds: cpu1 - cpu0, TemporalCPUSeconds: tcpu1 - tcpu0, PeakRSSMiB: rss,
+	}, nil
+}
+
+// drain waits for expected deliveries under prefix, giving up only when
+// nothing new has arrived for 30 s (a backlog drains slowly but steadily).
+func drain(ctx context.Context, rc *receiver, prefix string, expected int) {
+	lastCount, lastProgress := -1, time.Now()
+	for ctx.Err() == nil {
+		n := rc.count(prefix)
+		if n >= expected || time.Since(lastProgress) > 30*time.Second {
+			break
+		}
+		if n != lastCount {
+			lastCount, lastProgress = n, time.Now()
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond) // late duplicates
+}
