@@ -7,7 +7,7 @@ TEMPORAL_CLI_VERSION := v1.5.1
 # Tests find the Temporal CLI here; nothing downloads a binary at run time.
 export SECURO_TEMPORAL_BIN := $(BIN)/temporal
 
-.PHONY: run test build lint clean
+.PHONY: run test build bench lint clean
 
 ## run: the whole service on embedded defaults (Temporal dev server + Web UI, SQLite, API, worker)
 run: bin/temporal build
@@ -18,9 +18,15 @@ build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o bin/securo ./cmd/securo
 
 ## test: every test, against a real Temporal dev server and the local PostgreSQL
-test: bin/temporal
+test: bin/temporal build
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
+
+## bench: delivery speed end to end beside this machine's limits (docs/performance.md);
+## BENCH_FLAGS=--quick for a short run, SECURO_BENCH_DATABASE_URL=postgres://... to add PostgreSQL
+bench: bin/temporal build
+	$(GO) build -o bin/securo-bench ./cmd/securo-bench
+	./bin/securo-bench $(BENCH_FLAGS)
 
 ## bin/temporal: the Temporal CLI, built from source (about 3 minutes the first time)
 bin/temporal:
