@@ -29,7 +29,12 @@ func (s *Store) CreateEndpoint(ctx context.Context, ep *Endpoint, max int) error
 		if n >= int64(max) {
 			return fmt.Errorf("account has %d endpoints, at most %d allowed: %w", n, max, ErrTooManyEndpoints)
 		}
-		return tx.Create(ep).Error
+		row := *ep // the caller keeps the secret in clear
+		var err error
+		if row.Secret, err = s.box.seal(ep.ID, ep.Secret); err != nil {
+			return fmt.Errorf("seal secret: %w", err)
+		}
+		return tx.Create(&row).Error
 	})
 	if err != nil {
 		return fmt.Errorf("create endpoint: %w", err)
@@ -48,7 +53,8 @@ func (s *Store) GetEndpoint(ctx context.Context, accountID, id string) (Endpoint
 
 // ListEndpoints returns a page of the account's endpoints and the next cursor.
 func (s *Store) ListEndpoints(ctx context.Context, accountID string, p Page) ([]Endpoint, string, error) {
-	q, err := paginate(s.db.WithContext(ctx).Where("account_id = ?", accountID), "endpoints", p)
+	// Lists never show secrets, so they are not read (nor opened).
+	q, err := paginate(s.db.WithContext(ctx).Omit("secret").Where("account_id = ?", accountID), "endpoints", p)
 	if err != nil {
 		return nil, "", err
 	}
@@ -91,4 +97,44 @@ func (s *Store) DeleteEndpoint(ctx context.Context, accountID, id string) error 
 		return fmt.Errorf("endpoint %s: %w", id, ErrNotFound)
 	}
 	return nil
+}
+
+// SealSecrets seals every endpoint secret not yet sealed with the box's
+// first key: secrets written before encryption at rest, or under a key
+// being rotated out. It fails on a secret none of the box's keys opens, so
+// a process started with the wrong key stops at once.
+func (s *Store) SealSecrets(ctx context.Context) (int, error) {
+	if s.box == nil {
+		return 0, ErrNoEncryptionKey
+	}
+	type row struct{ ID, Secret string }
+	sealed := 0
+	for {
+		// Not through Endpoint, whose AfterFind would open them.
+		var rows []row
+		err := s.db.WithContext(ctx).Table("endpoints").Select("id", "secret").
+			Where("secret NOT LIKE ?", sealedPrefix+s.box.keys[0].id+":%").Limit(500).Find(&rows).Error
+		if err != nil {
+			return sealed, fmt.Errorf("seal secrets: %w", err)
+		}
+		if len(rows) == 0 {
+			return sealed, nil
+		}
+		for _, r := range rows {
+			plain, err := s.box.open(r.ID, r.Secret)
+			if err != nil {
+				return sealed, fmt.Errorf("seal secrets: endpoint %s: %w", r.ID, err)
+			}
+			again, err := s.box.seal(r.ID, plain)
+			if err != nil {
+				return sealed, err
+			}
+			// Only if unchanged: another process may be sealing too.
+			res := s.db.WithContext(ctx).Table("endpoints").Where("id = ? AND secret = ?", r.ID, r.Secret).Update("secret", again)
+			if res.Error != nil {
+				return sealed, fmt.Errorf("seal secrets: endpoint %s: %w", r.ID, res.Error)
+			}
+			sealed += int(res.RowsAffected)
+		}
+	}
 }

@@ -85,7 +85,7 @@ func (s *Store) acceptEvent(ctx context.Context, in AcceptEventInput) (AcceptEve
 			return err
 		}
 		var endpoints []Endpoint
-		if err := tx.Where("account_id = ? AND sandbox = ?", in.AccountID, in.Sandbox).Order("id").Find(&endpoints).Error; err != nil {
+		if err := tx.Omit("secret").Where("account_id = ? AND sandbox = ?", in.AccountID, in.Sandbox).Order("id").Find(&endpoints).Error; err != nil {
 			return err
 		}
 		for i := range endpoints {
@@ -174,13 +174,14 @@ func (s *Store) LoadEvent(ctx context.Context, id string) (Event, error) {
 // MarkWorkflowStarted records that the event's workflow exists, so the
 // sweeper leaves the event alone.
 func (s *Store) MarkWorkflowStarted(ctx context.Context, eventID string) error {
-	err := s.db.WithContext(ctx).Model(&Event{}).
-		Where("id = ? AND workflow_started_at IS NULL", eventID).
-		Update("workflow_started_at", Now()).Error
-	if err != nil {
+	if err := markWorkflowStarted(s.db.WithContext(ctx), eventID); err != nil {
 		return fmt.Errorf("mark workflow of %s started: %w", eventID, err)
 	}
 	return nil
+}
+
+func markWorkflowStarted(tx *gorm.DB, eventID string) error {
+	return tx.Model(&Event{}).Where("id = ? AND workflow_started_at IS NULL", eventID).Update("workflow_started_at", Now()).Error
 }
 
 // UnstartedEvents returns up to limit events accepted before `before` whose

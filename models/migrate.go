@@ -101,6 +101,10 @@ var migrations = []migration{
 			UNIQUE (delivery_id, number)
 		)`,
 	}},
+	{version: 2, name: "api key names; keys found by prefix", statements: []string{
+		`ALTER TABLE api_keys ADD COLUMN name text NOT NULL DEFAULT ''`,
+		`CREATE INDEX api_keys_prefix ON api_keys (prefix)`,
+	}},
 }
 
 // migrationLockKey is the PostgreSQL advisory lock that serialises

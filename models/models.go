@@ -25,6 +25,7 @@ func (Account) TableName() string { return "accounts" }
 type APIKey struct {
 	ID        string
 	AccountID string
+	Name      string // for people: what the key is for
 	Prefix    string
 	Hash      string
 	CreatedAt time.Time
@@ -180,4 +181,6 @@ var (
 	ErrIdempotencyConflict = errors.New("idempotency key reused with a different request")
 	ErrTooManyEndpoints    = errors.New("too many endpoints")
 	ErrInvalidCursor       = errors.New("invalid cursor")
+	ErrTooManyAPIKeys      = errors.New("too many live api keys")
+	ErrLastAPIKey          = errors.New("the account's last live api key")
 )

@@ -2,10 +2,7 @@ package models
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -17,11 +14,18 @@ import (
 
 // Store runs the service's queries; every method carries ctx into GORM.
 type Store struct {
-	db *gorm.DB
+	db  *gorm.DB
+	box *SecretBox
 }
 
-// NewStore wraps an open, migrated database.
-func NewStore(db *gorm.DB) *Store { return &Store{db: db} }
+// NewStore wraps an open, migrated database. box seals endpoint secrets; a
+// store without one (nil) cannot create endpoints or read sealed secrets,
+// which suits tools that touch only accounts and keys.
+func NewStore(db *gorm.DB, box *SecretBox) *Store {
+	// The box rides in every statement's settings for Endpoint.AfterFind;
+	// the session makes each query start from a copy of them.
+	return &Store{db: db.Set(secretBoxSetting, box).Session(&gorm.Session{}), box: box}
+}
 
 // DB is the underlying handle, for readiness checks and tests.
 func (s *Store) DB() *gorm.DB { return s.db }
@@ -40,68 +44,6 @@ func notFound(err error, what, id string) error {
 		return fmt.Errorf("%s %s: %w", what, id, ErrNotFound)
 	}
 	return fmt.Errorf("%s %s: %w", what, id, err)
-}
-
-// ---- accounts and keys ----
-
-// HashAPIKey is how keys are stored and looked up.
-func HashAPIKey(key string) string {
-	sum := sha256.Sum256([]byte(key))
-	return hex.EncodeToString(sum[:])
-}
-
-// CreateAccount makes an account and its first API key, returned once.
-func (s *Store) CreateAccount(ctx context.Context, name string) (Account, string, error) {
-	acct := Account{ID: NewID("acct"), Name: name, CreatedAt: Now()}
-	var key string
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Create(&acct).Error; err != nil {
-			return err
-		}
-		var err error
-		key, err = createAPIKey(tx, acct.ID)
-		return err
-	})
-	if err != nil {
-		return Account{}, "", fmt.Errorf("create account %q: %w", name, err)
-	}
-	return acct, key, nil
-}
-
-// CreateAPIKey issues another key for an account and returns it once.
-func (s *Store) CreateAPIKey(ctx context.Context, accountID string) (string, error) {
-	key, err := createAPIKey(s.db.WithContext(ctx), accountID)
-	if err != nil {
-		return "", fmt.Errorf("create api key: %w", err)
-	}
-	return key, nil
-}
-
-func createAPIKey(tx *gorm.DB, accountID string) (string, error) {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return "", err
-	}
-	key := "sk_" + base64.RawURLEncoding.EncodeToString(b)
-	row := APIKey{ID: NewID("key"), AccountID: accountID, Prefix: key[:10], Hash: HashAPIKey(key), CreatedAt: Now()}
-	if err := tx.Create(&row).Error; err != nil {
-		return "", err
-	}
-	return key, nil
-}
-
-// AccountByAPIKey finds the account a live key belongs to. The lookup is by
-// hash, so the key itself is never compared byte by byte.
-func (s *Store) AccountByAPIKey(ctx context.Context, key string) (Account, error) {
-	var acct Account
-	err := s.db.WithContext(ctx).
-		Joins("JOIN api_keys ON api_keys.account_id = accounts.id").
-		Where("api_keys.hash = ? AND api_keys.revoked_at IS NULL", HashAPIKey(key)).
-		Take(&acct).Error
-	if err != nil {
-		return Account{}, notFound(err, "api key", "")
-	}
-	return acct, nil
 }
 
 // AccountByName finds an account by its unique name.

@@ -23,7 +23,7 @@ func TestAccountByAPIKey(t *testing.T) {
 		if !strings.HasPrefix(firstKey, "sk_") {
 			t.Errorf("CreateAccount key = %q, want an sk_ key", firstKey)
 		}
-		secondKey, err := s.CreateAPIKey(ctx, acme.ID)
+		_, secondKey, err := s.CreateAPIKey(ctx, acme.ID, "second")
 		if err != nil {
 			t.Fatalf("create second key: %v", err)
 		}
@@ -31,7 +31,7 @@ func TestAccountByAPIKey(t *testing.T) {
 			t.Fatal("CreateAPIKey returned the account's first key again")
 		}
 		other, otherKey := storetest.Account(t, s, "other")
-		revokedKey, err := s.CreateAPIKey(ctx, acme.ID)
+		_, revokedKey, err := s.CreateAPIKey(ctx, acme.ID, "")
 		if err != nil {
 			t.Fatalf("create key to revoke: %v", err)
 		}
@@ -52,6 +52,9 @@ func TestAccountByAPIKey(t *testing.T) {
 			{"an empty key is not found", "", "", models.ErrNotFound},
 			{"the hash of a key is not a key", models.HashAPIKey(firstKey), "", models.ErrNotFound},
 			{"a revoked key is not found", revokedKey, "", models.ErrNotFound},
+			{"a key shorter than its prefix is not found", firstKey[:5], "", models.ErrNotFound},
+			{"the prefix alone is not a key", firstKey[:10], "", models.ErrNotFound},
+			{"a key with only its prefix right is not found", firstKey[:10] + secondKey[10:], "", models.ErrNotFound},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -72,7 +75,7 @@ func TestAPIKeysAreStoredOnlyAsTheirHash(t *testing.T) {
 		ctx := context.Background()
 		s := storetest.Open(t, kind)
 		acct, firstKey := storetest.Account(t, s, "acme")
-		secondKey, err := s.CreateAPIKey(ctx, acct.ID)
+		_, secondKey, err := s.CreateAPIKey(ctx, acct.ID, "ci")
 		if err != nil {
 			t.Fatalf("create api key: %v", err)
 		}

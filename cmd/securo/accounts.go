@@ -36,7 +36,7 @@ func runAccounts(ctx context.Context, args []string, getenv func(string) string,
 		return err
 	}
 	defer closeDB(db)
-	acct, key, err := models.NewStore(db).CreateAccount(ctx, *name)
+	acct, key, err := models.NewStore(db, nil).CreateAccount(ctx, *name)
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
 		return fmt.Errorf("an account named %q already exists; pick another --name", *name)
 	}

@@ -17,6 +17,7 @@ import (
 
 // config is every setting, read once from the environment and flags.
 type config struct {
+	security
 	HTTPAddr          string
 	DatabaseURL       string
 	TemporalAddress   string
@@ -94,6 +95,9 @@ func loadConfig(getenv func(string) string, dev bool, dataDir string) (config, e
 			}
 			*dst = d
 		}
+	}
+	if c.security, err = loadSecurity(getenv, dev, dataDir); err != nil {
+		return c, err
 	}
 	return c, nil
 }

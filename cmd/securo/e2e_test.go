@@ -65,6 +65,7 @@ func startService(t *testing.T, kind string, receivers []*receivertest.Receiver,
 	b := make([]byte, 4)
 	rand.Read(b)
 	cfg := config{
+		security:          security{SecretBox: storetest.Box(t)},
 		DatabaseURL:       storetest.URL(t, kind),
 		TemporalAddress:   temporal.HostPort,
 		TemporalNamespace: "default",

@@ -36,6 +36,7 @@ Usage:
   securo worker                  the delivery worker, against an existing Temporal and database
   securo accounts create --name NAME [--json]
                                  create an account and print its API key
+  securo keygen                  print a new SECURO_ENCRYPTION_KEY
   securo version                 print the version
 
 Run "securo COMMAND -h" for a command's flags; the README lists the settings.
@@ -57,6 +58,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runWorkerCommand(ctx, args[1:], getenv, stdout, stderr)
 	case "accounts":
 		return runAccounts(ctx, args[1:], getenv, stdout, stderr)
+	case "keygen":
+		return runKeygen(stdout)
 	case "version":
 		fmt.Fprintln(stdout, "securo", version)
 		return nil

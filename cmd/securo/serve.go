@@ -36,9 +36,21 @@ type stack struct {
 // Temporal client that connects on first use, so the API can start and
 // accept events while Temporal is still down.
 func openStack(ctx context.Context, cfg config, log *slog.Logger) (*stack, error) {
+	if cfg.SecretBox == nil {
+		return nil, errNoEncryptionKey
+	}
 	db, err := models.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return nil, err
+	}
+	store := models.NewStore(db, cfg.SecretBox)
+	// Seal secrets written before encryption at rest or under a key being
+	// rotated out; a wrong key stops the process here.
+	if n, err := store.SealSecrets(ctx); err != nil {
+		closeDB(db)
+		return nil, fmt.Errorf("endpoint secrets (is SECURO_ENCRYPTION_KEY the key this database was written with?): %w", err)
+	} else if n > 0 {
+		log.Info("sealed endpoint secrets with the current encryption key", "endpoints", n)
 	}
 	tc, err := client.NewLazyClient(client.Options{
 		HostPort:  cfg.TemporalAddress,
@@ -49,7 +61,7 @@ func openStack(ctx context.Context, cfg config, log *slog.Logger) (*stack, error
 		closeDB(db)
 		return nil, fmt.Errorf("temporal client: %w", err)
 	}
-	return &stack{cfg: cfg, store: models.NewStore(db), temporal: tc, log: log}, nil
+	return &stack{cfg: cfg, store: store, temporal: tc, log: log}, nil
 }
 
 func (s *stack) Close() {

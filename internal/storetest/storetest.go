@@ -81,7 +81,20 @@ func Open(t testing.TB, kind string) *models.Store {
 		t.Fatalf("open %s store: %v", kind, err)
 	}
 	t.Cleanup(func() { closeDB(db) })
-	return models.NewStore(db)
+	return models.NewStore(db, Box(t))
+}
+
+// EncryptionKey is the SECURO_ENCRYPTION_KEY of tests.
+const EncryptionKey = "c2VjdXJvLXRlc3RzLW9ubHktMzItYnl0ZXMta2V5ISE="
+
+// Box is the SecretBox of EncryptionKey.
+func Box(t testing.TB) *models.SecretBox {
+	t.Helper()
+	box, err := models.ParseSecretBox(EncryptionKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return box
 }
 
 // Account creates an account named name and returns it with its API key.

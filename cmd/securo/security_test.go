@@ -1,0 +1,97 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/securo/webhooks/internal/storetest"
+	"github.com/securo/webhooks/models"
+)
+
+func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestAPIAndWorkerRefuseToStartWithoutAnEncryptionKey(t *testing.T) {
+	env := envOf(map[string]string{"SECURO_DATABASE_URL": storetest.URL(t, "sqlite"), "SECURO_HTTP_ADDR": "127.0.0.1:0"})
+	for _, cmd := range []string{"api", "worker"} {
+		var out, errOut bytes.Buffer
+		err := run(context.Background(), []string{cmd}, env, &out, &errOut)
+		if !errors.Is(err, errNoEncryptionKey) || !strings.Contains(err.Error(), "securo keygen") {
+			t.Errorf("securo %s without a key: %v", cmd, err)
+		}
+	}
+}
+
+func TestABadEncryptionKeyIsRefusedWithAHint(t *testing.T) {
+	_, err := loadConfig(envOf(map[string]string{"SECURO_ENCRYPTION_KEY": "hunter2"}), false, t.TempDir())
+	if err == nil || !strings.Contains(err.Error(), "SECURO_ENCRYPTION_KEY") || !strings.Contains(err.Error(), "securo keygen") {
+		t.Fatalf("loadConfig: %v", err)
+	}
+}
+
+func TestTheWrongKeyStopsTheStackAtStart(t *testing.T) {
+	ctx := context.Background()
+	url := storetest.URL(t, "sqlite")
+	db, err := models.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := models.NewStore(db, storetest.Box(t))
+	acct, _ := storetest.Account(t, s, "acme")
+	if err := s.CreateEndpoint(ctx, &models.Endpoint{AccountID: acct.ID, URL: "https://example.com", Secret: "whsec_dGVzdA=="}, 10); err != nil {
+		t.Fatal(err)
+	}
+	models.Close(db)
+
+	var key bytes.Buffer
+	if err := run(ctx, []string{"keygen"}, envOf(nil), &key, &key); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := loadConfig(envOf(map[string]string{"SECURO_DATABASE_URL": url, "SECURO_ENCRYPTION_KEY": strings.TrimSpace(key.String())}), false, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := openStack(ctx, cfg, newLogger(&bytes.Buffer{})); !errors.Is(err, models.ErrWrongEncryptionKey) {
+		t.Fatalf("openStack with another key: %v", err)
+	}
+}
+
+func TestDevMakesAnEncryptionKeyOnceAndKeepsIt(t *testing.T) {
+	dir := t.TempDir()
+	first, err := loadConfig(envOf(nil), true, dir)
+	if err != nil || first.SecretBox == nil {
+		t.Fatalf("first start: %v", err)
+	}
+	info, err := os.Stat(filepath.Join(dir, devKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Mode().Perm() != 0o600 {
+		t.Errorf("key file mode %v, want 0600", info.Mode().Perm())
+	}
+	before, _ := os.ReadFile(filepath.Join(dir, devKeyFile))
+	if _, err := loadConfig(envOf(nil), true, dir); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := os.ReadFile(filepath.Join(dir, devKeyFile))
+	if !bytes.Equal(before, after) {
+		t.Error("a second start made a new key")
+	}
+	if _, err := models.ParseSecretBox(strings.TrimSpace(string(after))); err != nil {
+		t.Errorf("the dev key does not parse: %v", err)
+	}
+
+	t.Run("SECURO_ENCRYPTION_KEY wins over the file", func(t *testing.T) {
+		dir := t.TempDir()
+		if _, err := loadConfig(envOf(map[string]string{"SECURO_ENCRYPTION_KEY": storetest.EncryptionKey}), true, dir); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(filepath.Join(dir, devKeyFile)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("dev wrote a key file although a key was given: %v", err)
+		}
+	})
+}
