@@ -104,13 +104,8 @@ func TestEndpointSecretsAreSealedAtRestAndOpenOnEveryRead(t *testing.T) {
 }
 
 func TestTheSQLiteFileNeverHoldsASecret(t *testing.T) {
-	ctx := context.Background()
 	url := storetest.URL(t, "sqlite")
-	db, err := models.Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := models.NewStore(db, storetest.Box(t))
+	s := storetest.OpenURL(t, url)
 	acct, _ := storetest.Account(t, s, "acme")
 	var secrets []string
 	for range 20 {
@@ -118,7 +113,7 @@ func TestTheSQLiteFileNeverHoldsASecret(t *testing.T) {
 		secrets = append(secrets, secret)
 		newEndpoint(t, s, acct.ID, func(e *models.Endpoint) { e.Secret = secret })
 	}
-	if err := models.Close(db); err != nil {
+	if err := models.Close(s.DB()); err != nil {
 		t.Fatal(err)
 	}
 	path := strings.TrimPrefix(url, "sqlite://")

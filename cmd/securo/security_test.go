@@ -36,16 +36,11 @@ func TestABadEncryptionKeyIsRefusedWithAHint(t *testing.T) {
 func TestTheWrongKeyStopsTheStackAtStart(t *testing.T) {
 	ctx := context.Background()
 	url := storetest.URL(t, "sqlite")
-	db, err := models.Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := models.NewStore(db, storetest.Box(t))
+	s := storetest.OpenURL(t, url)
 	acct, _ := storetest.Account(t, s, "acme")
 	if err := s.CreateEndpoint(ctx, &models.Endpoint{AccountID: acct.ID, URL: "https://example.com", Secret: "whsec_dGVzdA=="}, 10); err != nil {
 		t.Fatal(err)
 	}
-	models.Close(db)
 
 	var key bytes.Buffer
 	if err := run(ctx, []string{"keygen"}, envOf(nil), &key, &key); err != nil {

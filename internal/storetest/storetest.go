@@ -76,9 +76,16 @@ func URL(t testing.TB, kind string) string {
 // Open returns a migrated store on a new database of kind.
 func Open(t testing.TB, kind string) *models.Store {
 	t.Helper()
-	db, err := models.Open(context.Background(), URL(t, kind))
+	return OpenURL(t, URL(t, kind))
+}
+
+// OpenURL returns a migrated store on the database at url, closed when the
+// test ends.
+func OpenURL(t testing.TB, url string) *models.Store {
+	t.Helper()
+	db, err := models.Open(context.Background(), url)
 	if err != nil {
-		t.Fatalf("open %s store: %v", kind, err)
+		t.Fatalf("open store %s: %v", url, err)
 	}
 	t.Cleanup(func() { closeDB(db) })
 	return models.NewStore(db, Box(t))
