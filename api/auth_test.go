@@ -34,6 +34,9 @@ func TestUnauthorized(t *testing.T) {
 		{"POST", "/v1/events", `{"type":"a","data":{}}`},
 		{"GET", "/v1/events", ""},
 		{"GET", "/v1/events/evt_x", ""},
+		{"GET", "/v1/api-keys", ""},
+		{"POST", "/v1/api-keys", `{"name":"x"}`},
+		{"DELETE", "/v1/api-keys/key_x", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -68,6 +71,7 @@ func TestAccountIsolation(t *testing.T) {
 		evA := h.postEvent(h.keyA, `{"type":"order.created","data":{"secret":"of a"}}`)
 		epB := h.createEndpoint(h.keyB, `{"url":"https://b.example.com"}`)
 		evB := h.postEvent(h.keyB, `{"type":"order.created","data":{}}`)
+		keyA := h.createAPIKey(h.keyA, "a's second key")
 
 		// B asking for A's objects gets the answer a missing id gets.
 		routes := []struct {
@@ -79,6 +83,7 @@ func TestAccountIsolation(t *testing.T) {
 			{"B cannot read A's endpoint secret", "GET", "/v1/endpoints/%s/secret", "", epA.ID},
 			{"B cannot list A's endpoint deliveries", "GET", "/v1/endpoints/%s/deliveries", "", epA.ID},
 			{"B cannot get A's event", "GET", "/v1/events/%s", "", evA.ID},
+			{"B cannot revoke A's API key", "DELETE", "/v1/api-keys/%s", "", keyA.ID},
 		}
 		for _, rt := range routes {
 			t.Run(rt.name, func(t *testing.T) {
@@ -110,6 +115,11 @@ func TestAccountIsolation(t *testing.T) {
 			if len(evs.Data) != 1 || evs.Data[0].ID != evB.ID {
 				t.Errorf("B's filtered events: %+v", evs.Data)
 			}
+			var keys list[apiKey]
+			h.do("GET", "/v1/api-keys", h.keyB, "").want(t, http.StatusOK).decode(t, &keys)
+			if len(keys.Data) != 1 || keys.Data[0].Prefix != h.keyB[:10] {
+				t.Errorf("B's API keys: %+v", keys.Data)
+			}
 		})
 
 		t.Run("B's events never reach A's endpoints", func(t *testing.T) {
@@ -131,6 +141,7 @@ func TestAccountIsolation(t *testing.T) {
 			if got.URL != epA.URL || got.UpdatedAt != epA.UpdatedAt {
 				t.Errorf("A's endpoint is now %+v", got)
 			}
+			h.do("GET", "/v1/endpoints", keyA.Key, "").want(t, http.StatusOK)
 		})
 	})
 }

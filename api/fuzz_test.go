@@ -25,6 +25,7 @@ func FuzzDecodeStrict(f *testing.F) {
 			func() any { return &createEndpointRequest{} },
 			func() any { return &updateEndpointRequest{} },
 			func() any { return &createEventRequest{} },
+			func() any { return &createAPIKeyRequest{} },
 		}
 		v := targets[int(kind)%len(targets)]()
 		err := decodeStrict(body, v)

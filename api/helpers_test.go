@@ -270,7 +270,11 @@ func (h *harness) snapshot() string {
 		if err != nil {
 			h.t.Fatal(err)
 		}
-		out = append(out, eps, evs)
+		keys, _, err := h.store.ListAPIKeys(ctx, acct.ID, models.Page{Limit: 100})
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		out = append(out, eps, evs, keys)
 	}
 	for _, table := range []string{"endpoints", "events", "deliveries", "attempts", "idempotency_keys", "accounts", "api_keys"} {
 		var n int64

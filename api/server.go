@@ -67,6 +67,7 @@ func New(d Deps) http.Handler {
 	eps := &endpoints{store: d.Store, max: maxEndpoints, guard: guard}
 	evs := &events{store: d.Store, launcher: d.Launcher, log: log}
 	dls := &deliveries{store: d.Store}
+	keys := &apiKeys{store: d.Store}
 	hl := &health{db: d.Store, temporal: d.TemporalHealth, log: log}
 
 	r.GET("/healthz", h(hl.live))
@@ -83,6 +84,9 @@ func New(d Deps) http.Handler {
 	v1.POST("/events", h(evs.create))
 	v1.GET("/events", h(evs.list))
 	v1.GET("/events/:id", h(evs.get))
+	v1.GET("/api-keys", h(keys.list))
+	v1.POST("/api-keys", h(keys.create))
+	v1.DELETE("/api-keys/:id", h(keys.revoke))
 
 	r.NoRoute(h(func(c *gin.Context) error {
 		return notFound("no route %s %s", c.Request.Method, c.Request.URL.Path)

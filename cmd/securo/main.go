@@ -36,6 +36,8 @@ Usage:
   securo worker                  the delivery worker, against an existing Temporal and database
   securo accounts create --name NAME [--json]
                                  create an account and print its API key
+  securo accounts keys list|create|revoke --account NAME [...]
+                                 list, create or revoke an account's API keys
   securo keygen                  print a new SECURO_ENCRYPTION_KEY
   securo version                 print the version
 
