@@ -93,7 +93,10 @@ func newHarness(t *testing.T, kind string, configure ...func(*api.Deps)) *harnes
 	for _, f := range configure {
 		f(&d)
 	}
-	srv := httptest.NewServer(api.New(d))
+	// The server the commands run, with its limits.
+	srv := httptest.NewUnstartedServer(nil)
+	srv.Config = api.NewServer(api.New(d))
+	srv.Start()
 	t.Cleanup(srv.Close)
 	h.url = srv.URL
 	return h

@@ -30,6 +30,8 @@ type Deps struct {
 	// Guard refuses endpoint URLs whose literal address deliveries could
 	// never reach; nil refuses every private and reserved range.
 	Guard *egress.Guard
+	// RateLimit caps each account's requests; zero: no limit.
+	RateLimit RateLimit
 }
 
 // DefaultMaxEndpoints is how many endpoints an account may have when
@@ -56,9 +58,8 @@ func New(d Deps) http.Handler {
 	// A redirect would turn a POST to /v1/events/ into a second request the
 	// client did not make; a 404 is plainer.
 	r.RedirectTrailingSlash = false
-	r.Use(recoverer(log), requestLog(log))
-
 	h := func(f handlerFunc) gin.HandlerFunc { return handle(log, f) }
+	r.Use(securityHeaders, recoverer(log), requestLog(log), h(limitURI))
 	auth := &authenticator{store: d.Store}
 	guard := d.Guard
 	if guard == nil {
@@ -74,6 +75,9 @@ func New(d Deps) http.Handler {
 	r.GET("/readyz", h(hl.ready))
 
 	v1 := r.Group("/v1", h(auth.require))
+	if d.RateLimit.Requests > 0 {
+		v1.Use(h(newAccountLimiter(d.RateLimit).allow))
+	}
 	v1.POST("/endpoints", h(eps.create))
 	v1.GET("/endpoints", h(eps.list))
 	v1.GET("/endpoints/:id", h(eps.get))

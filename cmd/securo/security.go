@@ -7,8 +7,11 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 
+	"github.com/securo/webhooks/api"
 	"github.com/securo/webhooks/egress"
 	"github.com/securo/webhooks/models"
 )
@@ -21,7 +24,12 @@ type security struct {
 	SecretBox *models.SecretBox
 	// EgressProxy, when set, carries every delivery.
 	EgressProxy *url.URL
+	// RateLimit caps each account's API requests (per API process).
+	RateLimit api.RateLimit
 }
+
+// defaultRateLimit is SECURO_RATE_LIMIT outside dev.
+var defaultRateLimit = api.RateLimit{Requests: 100, Per: time.Second}
 
 // devKeyFile is where `securo dev` keeps the key it made.
 const devKeyFile = "encryption-key"
@@ -46,6 +54,16 @@ func loadSecurity(getenv func(string) string, dev bool, dataDir string) (securit
 		}
 		s.SecretBox = box
 	}
+	if !dev {
+		s.RateLimit = defaultRateLimit
+	}
+	if v := getenv("SECURO_RATE_LIMIT"); v != "" {
+		l, err := parseRateLimit(v)
+		if err != nil {
+			return s, fmt.Errorf("SECURO_RATE_LIMIT: %w", err)
+		}
+		s.RateLimit = l
+	}
 	if v := getenv("SECURO_EGRESS_PROXY"); v != "" {
 		p, err := egress.ParseProxy(v)
 		if err != nil {
@@ -54,6 +72,20 @@ func loadSecurity(getenv func(string) string, dev bool, dataDir string) (securit
 		s.EgressProxy = p
 	}
 	return s, nil
+}
+
+// parseRateLimit reads "100/s", "6000/m", "10/h" or "off".
+func parseRateLimit(v string) (api.RateLimit, error) {
+	if v == "off" || v == "0" {
+		return api.RateLimit{}, nil
+	}
+	n, unit, ok := strings.Cut(v, "/")
+	requests, err := strconv.Atoi(n)
+	per, known := map[string]time.Duration{"s": time.Second, "m": time.Minute, "h": time.Hour}[unit]
+	if !ok || err != nil || requests < 1 || !known {
+		return api.RateLimit{}, fmt.Errorf("want requests per second, minute or hour such as 100/s, 6000/m or 10/h, or off; got %q", v)
+	}
+	return api.RateLimit{Requests: requests, Per: per}, nil
 }
 
 // devEncryptionKey reads the dev key from the data dir, making it (mode

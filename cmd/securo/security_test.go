@@ -8,7 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/securo/webhooks/api"
 	"github.com/securo/webhooks/internal/storetest"
 	"github.com/securo/webhooks/models"
 )
@@ -89,4 +91,38 @@ func TestDevMakesAnEncryptionKeyOnceAndKeepsIt(t *testing.T) {
 			t.Errorf("dev wrote a key file although a key was given: %v", err)
 		}
 	})
+}
+
+func TestRateLimitSetting(t *testing.T) {
+	for v, want := range map[string]api.RateLimit{
+		"":       defaultRateLimit,
+		"off":    {},
+		"0":      {},
+		"100/s":  {Requests: 100, Per: time.Second},
+		"6000/m": {Requests: 6000, Per: time.Minute},
+		"10/h":   {Requests: 10, Per: time.Hour},
+	} {
+		cfg, err := loadConfig(envOf(map[string]string{"SECURO_RATE_LIMIT": v}), false, t.TempDir())
+		if err != nil || cfg.RateLimit != want {
+			t.Errorf("SECURO_RATE_LIMIT=%q: %+v, %v; want %+v", v, cfg.RateLimit, err, want)
+		}
+	}
+	for _, v := range []string{"100", "100/d", "-1/s", "x/s", "/s", "1.5/s"} {
+		if _, err := loadConfig(envOf(map[string]string{"SECURO_RATE_LIMIT": v}), false, t.TempDir()); err == nil || !strings.Contains(err.Error(), "SECURO_RATE_LIMIT") {
+			t.Errorf("SECURO_RATE_LIMIT=%q: %v", v, err)
+		}
+	}
+	if cfg, _ := loadConfig(envOf(nil), true, t.TempDir()); cfg.RateLimit != (api.RateLimit{}) {
+		t.Errorf("securo dev limits by default: %+v", cfg.RateLimit)
+	}
+}
+
+func TestEgressProxySetting(t *testing.T) {
+	cfg, err := loadConfig(envOf(map[string]string{"SECURO_EGRESS_PROXY": "http://smokescreen.internal:4750"}), false, t.TempDir())
+	if err != nil || cfg.EgressProxy == nil || cfg.EgressProxy.Host != "smokescreen.internal:4750" {
+		t.Fatalf("proxy %v, %v", cfg.EgressProxy, err)
+	}
+	if _, err := loadConfig(envOf(map[string]string{"SECURO_EGRESS_PROXY": "smokescreen:4750"}), false, t.TempDir()); err == nil || !strings.Contains(err.Error(), "SECURO_EGRESS_PROXY") {
+		t.Fatalf("a proxy without a scheme: %v", err)
+	}
 }

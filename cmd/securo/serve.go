@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"sync"
 	"time"
 
@@ -93,8 +92,9 @@ func (s *stack) serveAPI(ctx context.Context, ln net.Listener) error {
 		Logger:       s.log,
 		MaxEndpoints: s.cfg.MaxEndpoints,
 		Guard:        s.cfg.guard(),
+		RateLimit:    s.cfg.RateLimit,
 	})
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	srv := api.NewServer(handler)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
