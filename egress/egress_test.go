@@ -4,17 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/securo/webhooks/internal/receivertest"
 )
 
 // blockedExamples hold an address of every class deliveries may not reach.
@@ -255,54 +255,11 @@ func TestAllowListOpensLoopbackForAResolvedName(t *testing.T) {
 	}
 }
 
-// connectProxy is a CONNECT proxy that sends every tunnel to target and
-// records the destinations it was asked for.
-type connectProxy struct {
-	*httptest.Server
-	mu    sync.Mutex
-	asked []string
-}
-
-func newConnectProxy(t *testing.T, target string) *connectProxy {
-	p := &connectProxy{}
-	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodConnect {
-			http.Error(w, "CONNECT only", http.StatusMethodNotAllowed)
-			return
-		}
-		p.mu.Lock()
-		p.asked = append(p.asked, r.Host)
-		p.mu.Unlock()
-		upstream, err := net.Dial("tcp", target)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadGateway)
-			return
-		}
-		conn, _, err := w.(http.Hijacker).Hijack()
-		if err != nil {
-			upstream.Close()
-			return
-		}
-		conn.Write([]byte("HTTP/1.1 200 Connection established\r\n\r\n"))
-		go func() { io.Copy(upstream, conn); upstream.Close() }()
-		io.Copy(conn, upstream)
-		conn.Close()
-	}))
-	t.Cleanup(p.Close)
-	return p
-}
-
-func (p *connectProxy) destinations() []string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]string(nil), p.asked...)
-}
-
 func TestEgressProxyCarriesEveryDeliveryAndIsExemptFromTheGuard(t *testing.T) {
 	srv, _ := countingTLSServer(t)
 	port := portOf(srv)
 	pool := srv.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs
-	proxy := newConnectProxy(t, srv.Listener.Addr().String())
+	proxy := receivertest.NewConnectProxy(t, srv.Listener.Addr().String())
 	proxyURL, err := ParseProxy(proxy.URL)
 	if err != nil {
 		t.Fatal(err)
@@ -313,7 +270,7 @@ func TestEgressProxyCarriesEveryDeliveryAndIsExemptFromTheGuard(t *testing.T) {
 	if err := get(t, client, "https://example.com:"+port+"/"); err != nil {
 		t.Fatalf("delivery through the proxy: %v", err)
 	}
-	if got := proxy.destinations(); len(got) != 1 || got[0] != "example.com:"+port {
+	if got := proxy.Destinations(); len(got) != 1 || got[0] != "example.com:"+port {
 		t.Fatalf("the proxy was asked for %v, want [example.com:%s]", got, port)
 	}
 
@@ -323,7 +280,7 @@ func TestEgressProxyCarriesEveryDeliveryAndIsExemptFromTheGuard(t *testing.T) {
 			t.Errorf("GET %s through the proxy: %v, want ErrBlockedAddress", host, err)
 		}
 	}
-	if got := proxy.destinations(); len(got) != 1 {
+	if got := proxy.Destinations(); len(got) != 1 {
 		t.Errorf("blocked literals reached the proxy: %v", got)
 	}
 }

@@ -57,6 +57,8 @@ type serviceOptions struct {
 	// childPath runs every delivery as a child workflow from its first
 	// attempt, as events did before the fast path (and old histories do).
 	childPath bool
+	// configure changes the settings both halves run with.
+	configure func(*config)
 }
 
 func startService(t *testing.T, kind string, receivers []*receivertest.Receiver, o serviceOptions) *service {
@@ -81,6 +83,9 @@ func startService(t *testing.T, kind string, receivers []*receivertest.Receiver,
 	}
 	if o.schedule != nil {
 		cfg.Schedule = o.schedule
+	}
+	if o.configure != nil {
+		o.configure(&cfg)
 	}
 	s := &service{t: t, cfg: cfg}
 

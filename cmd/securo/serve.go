@@ -116,7 +116,7 @@ func (s *stack) runWorker(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	httpClient := egress.NewClient(egress.Options{Guard: s.cfg.guard(), RootCAs: roots})
+	httpClient := egress.NewClient(egress.Options{Guard: s.cfg.guard(), RootCAs: roots, Proxy: s.cfg.EgressProxy})
 	w := worker.New(s.temporal, s.cfg.TaskQueue, activities.New(s.store, httpClient, version, s.cfg.MaxInFlightPerEndpoint))
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("worker: %w", err)
