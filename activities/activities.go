@@ -16,6 +16,7 @@ type Store interface {
 	LoadAttemptTarget(ctx context.Context, deliveryID string) (models.AttemptTarget, error)
 	LoadEventTargets(ctx context.Context, eventID string) ([]models.AttemptTarget, error)
 	StartAttempts(ctx context.Context, attempts []models.Attempt) error
+	BeginEventAttempts(ctx context.Context, eventID string, attempts []models.Attempt) error
 	FinishAttempts(ctx context.Context, outcomes []models.AttemptOutcome) error
 	SetDeliveryState(ctx context.Context, deliveryID string, state models.DeliveryState) error
 	MarkWorkflowStarted(ctx context.Context, eventID string) error

@@ -33,9 +33,6 @@ type FirstAttemptsResult struct {
 // concurrently: two writes for the whole event (attempts started, attempts
 // finished) whatever its number of endpoints.
 func (a *Activities) FirstAttempts(ctx context.Context, in FirstAttemptsInput) (FirstAttemptsResult, error) {
-	if err := a.store.MarkWorkflowStarted(ctx, in.EventID); err != nil {
-		return FirstAttemptsResult{}, err
-	}
 	targets, err := a.store.LoadEventTargets(ctx, in.EventID)
 	if err != nil {
 		return FirstAttemptsResult{}, err
@@ -68,7 +65,7 @@ func (a *Activities) FirstAttempts(ctx context.Context, in FirstAttemptsInput) (
 			}
 		}
 	}()
-	if err := a.store.StartAttempts(ctx, started); err != nil {
+	if err := a.store.BeginEventAttempts(ctx, in.EventID, started); err != nil {
 		return FirstAttemptsResult{}, err
 	}
 	var wg sync.WaitGroup

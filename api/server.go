@@ -129,7 +129,9 @@ func requestLog(log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
 		c.Next()
-		log.LogAttrs(c.Request.Context(), slog.LevelInfo, "request",
+		// Every request at debug level; failures on our side are logged
+		// where they happen.
+		log.LogAttrs(c.Request.Context(), slog.LevelDebug, "request",
 			slog.String("method", c.Request.Method),
 			slog.String("path", c.Request.URL.Path),
 			slog.Int("status", c.Writer.Status()),

@@ -182,18 +182,36 @@ func (s *Store) LoadEventTargets(ctx context.Context, eventID string) ([]Attempt
 }
 
 // StartAttempts records several attempts before their POSTs, in one
-// transaction. An attempt recorded before under the same number (a run cut
+// statement. An attempt recorded before under the same number (a run cut
 // short and repeated) is started afresh.
 func (s *Store) StartAttempts(ctx context.Context, attempts []Attempt) error {
+	if err := startAttempts(s.db.WithContext(ctx), attempts); err != nil {
+		return fmt.Errorf("start %d attempts: %w", len(attempts), err)
+	}
+	return nil
+}
+
+func startAttempts(tx *gorm.DB, attempts []Attempt) error {
 	if len(attempts) == 0 {
 		return nil
 	}
-	err := s.db.WithContext(ctx).Clauses(clause.OnConflict{
+	return tx.Clauses(clause.OnConflict{
 		Columns:   []clause.Column{{Name: "delivery_id"}, {Name: "number"}},
 		DoUpdates: clause.AssignmentColumns([]string{"started_at", "duration_ms", "status_code", "error", "error_detail", "response_body"}),
 	}).Create(&attempts).Error
+}
+
+// BeginEventAttempts records, in one transaction, that the event's workflow
+// runs and that its first attempts start: one write where two would do.
+func (s *Store) BeginEventAttempts(ctx context.Context, eventID string, attempts []Attempt) error {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := markWorkflowStarted(tx, eventID); err != nil {
+			return err
+		}
+		return startAttempts(tx, attempts)
+	})
 	if err != nil {
-		return fmt.Errorf("start %d attempts: %w", len(attempts), err)
+		return fmt.Errorf("begin attempts of %s: %w", eventID, err)
 	}
 	return nil
 }
