@@ -7,7 +7,7 @@ TEMPORAL_CLI_VERSION := v1.5.1
 # Tests find the Temporal CLI here; nothing downloads a binary at run time.
 export SECURO_TEMPORAL_BIN := $(BIN)/temporal
 
-.PHONY: run test build bench lint clean
+.PHONY: run test build bench fuzz lint clean
 
 ## run: the whole service on embedded defaults (Temporal dev server + Web UI, SQLite, API, worker)
 run: bin/temporal build
@@ -21,6 +21,14 @@ build:
 test: bin/temporal build
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
+	$(MAKE) fuzz
+
+## fuzz: each fuzz target for FUZZTIME (seeds in testdata/fuzz/); go test takes one package and one target at a time
+FUZZTIME ?= 10s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeStrict$$' -fuzztime $(FUZZTIME) ./api
+	$(GO) test -run '^$$' -fuzz '^FuzzValidateURL$$' -fuzztime $(FUZZTIME) ./api
+	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./signing
 
 ## bench: delivery speed end to end beside this machine's limits (docs/performance.md);
 ## BENCH_FLAGS=--quick for a short run, SECURO_BENCH_DATABASE_URL=postgres://... to add PostgreSQL
