@@ -1,6 +1,8 @@
 package api_test
 
 import (
+	"errors"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -94,5 +96,28 @@ func TestLongURLsAndHeadersAreRefused(t *testing.T) {
 	h.do("GET", "/v1/endpoints", h.keyA, "", "X-Padding", strings.Repeat("p", 8<<10)).want(t, http.StatusOK)
 	if h.snapshot() != before {
 		t.Error("a refused request changed the store")
+	}
+}
+
+func TestSecretsAndKeysAreNeverLogged(t *testing.T) {
+	logs := &syncBuffer{}
+	h := newHarness(t, "sqlite", func(d *api.Deps) {
+		d.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	h.launcher.err = errors.New("temporal is down") // failures are logged
+	ep := h.createEndpoint(h.keyA, `{"url":"https://a.example.com"}`)
+	h.do("GET", "/v1/endpoints/"+ep.ID+"/secret", h.keyA, "").want(t, http.StatusOK)
+	h.do("PATCH", "/v1/endpoints/"+ep.ID, h.keyA, `{"description":"x"}`).want(t, http.StatusOK)
+	key := h.createAPIKey(h.keyA, "ci")
+	h.do("GET", "/v1/api-keys", key.Key, "").want(t, http.StatusOK)
+	h.postEvent(key.Key, `{"type":"a","data":{}}`)
+	h.do("GET", "/v1/endpoints", "", "", "Authorization", "Bearer "+h.keyB+"x").want(t, http.StatusUnauthorized)
+	if !strings.Contains(logs.String(), "temporal is down") {
+		t.Fatalf("nothing was logged at debug level; the test checks nothing:\n%s", logs.String())
+	}
+	for name, secret := range map[string]string{"the endpoint secret": ep.Secret, "a new key": key.Key, "A's key": h.keyA, "B's key": h.keyB} {
+		if strings.Contains(logs.String(), secret) || strings.Contains(logs.String(), secret[6:]) {
+			t.Errorf("the logs hold %s", name)
+		}
 	}
 }
