@@ -34,7 +34,7 @@ type Activities struct {
 
 // DefaultMaxInFlightPerEndpoint caps the attempts one worker process makes
 // to one endpoint at once, so a slow endpoint cannot hold every slot.
-const DefaultMaxInFlightPerEndpoint = 16
+const DefaultMaxInFlightPerEndpoint = 64
 
 // New builds the activities from their dependencies. client is the shared
 // delivery client (see package egress); maxPerEndpoint caps concurrent

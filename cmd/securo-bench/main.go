@@ -35,10 +35,17 @@ func main() {
 	}
 }
 
-// variants are the service configurations compared in one run: what each
-// optimisation changed, measured side by side.
+// variants are the service configurations compared in one run, each adding
+// one optimisation to the one before, so the run shows what each changed.
 var variants = map[string][]string{
-	"naive":     {"SECURO_TEMPORAL_SQLITE_TUNED=false", "SECURO_DELIVERY_FAST_PATH=false", "SECURO_EAGER_START=false"},
+	// a child workflow per delivery with regular activities, Temporal's
+	// SQLite as the CLI leaves it
+	"naive": {"SECURO_TEMPORAL_SQLITE_TUNED=false", "SECURO_DELIVERY_FAST_PATH=false", "SECURO_EAGER_START=false"},
+	// + WAL and synchronous=normal for the dev server's SQLite
+	"wal": {"SECURO_DELIVERY_FAST_PATH=false", "SECURO_EAGER_START=false"},
+	// + every first attempt in one local activity, children for retries only
+	"fastpath": {"SECURO_EAGER_START=false"},
+	// + eager workflow start (API and worker in one process): the default
 	"optimized": {},
 }
 
@@ -54,6 +61,7 @@ type options struct {
 	temporalBin string
 	databases   map[string]string // name -> SECURO_DATABASE_URL ("" = SQLite in the data dir)
 	isolation   bool
+	clients     int
 }
 
 func parse(args []string, getenv func(string) string, stderr io.Writer) (options, error) {
@@ -62,18 +70,19 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 	quick := fs.Bool("quick", false, "a short run (under a minute) that checks the harness works")
 	duration := fs.Duration("duration", 10*time.Second, "how long each load runs")
 	rates := fs.String("rates", "10,25,50,100,200", "open-loop rates in events/s")
-	naiveRates := fs.String("naive-rates", "10,25,50", "open-loop rates for the naive variant, which backs up beyond them")
+	naiveRates := fs.String("partial-rates", "10,25,50", "open-loop rates for the variants before optimized, which back up beyond them")
 	endpoints := fs.String("endpoints", "1,10", "endpoints per event")
-	vars := fs.String("variants", "naive,optimized", "service variants to compare")
+	vars := fs.String("variants", "naive,wal,fastpath,optimized", "service variants to compare (each adds one optimisation)")
 	out := fs.String("out", "bench/results", "where the JSON and PNG go")
 	securoBin := fs.String("securo", "bin/securo", "the securo binary")
 	temporalBin := fs.String("temporal", "bin/temporal", "the Temporal CLI")
 	isolation := fs.Bool("isolation", true, "run the hung-endpoints scenario")
+	clients := fs.Int("clients", 64, "concurrent API clients in the closed-loop runs (the same as the Temporal floor's starters)")
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
 	}
 	o := options{quick: *quick, duration: *duration, out: *out, securoBin: *securoBin, temporalBin: *temporalBin,
-		isolation: *isolation, databases: map[string]string{"sqlite": ""}}
+		isolation: *isolation, clients: *clients, databases: map[string]string{"sqlite": ""}}
 	var err error
 	if o.rates, err = parseRates("--rates", *rates); err != nil {
 		return o, err
@@ -98,7 +107,18 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 		o.databases["postgres"] = u
 	}
 	if o.quick {
-		o.duration, o.rates, o.endpoints, o.variants = 2*time.Second, []float64{20}, []int{1, 10}, []string{"optimized"}
+		// Short and small, except where a flag says otherwise.
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if !set["duration"] {
+			o.duration = 2 * time.Second
+		}
+		if !set["rates"] {
+			o.rates = []float64{20}
+		}
+		if !set["variants"] {
+			o.variants = []string{"optimized"}
+		}
 	}
 	return o, nil
 }
@@ -131,10 +151,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	defer os.RemoveAll(tmp)
 
-	rc := newReceiver()
+	rc := newReceiver(false)
 	defer rc.srv.Close()
+	// Hung endpoints live on a server of their own, as another customer's
+	// would: what they share with the healthy one is our worker.
+	hung := newReceiver(true)
+	defer hung.srv.Close()
 	caFile := filepath.Join(tmp, "receiver-ca.pem")
-	if err := os.WriteFile(caFile, rc.caPEM(), 0o600); err != nil {
+	if err := os.WriteFile(caFile, append(rc.caPEM(), hung.caPEM()...), 0o600); err != nil {
 		return err
 	}
 	rep := report{Date: time.Now().UTC().Format("2006-01-02"), Commit: commit(), Quick: o.quick,
@@ -170,10 +194,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 				return err
 			}
 			vo := o
-			if variant == "naive" {
-				vo.rates = o.naiveRates
+			if variant != "optimized" {
+				vo.rates, vo.isolation = o.naiveRates, false
 			}
-			results, iso, err := serviceRuns(ctx, vo, svc, rc, httpLimit.DeliveriesPerSec)
+			results, iso, err := serviceRuns(ctx, vo, svc, rc, hung, httpLimit.DeliveriesPerSec)
 			svc.stop()
 			for _, r := range results {
 				r.Variant, r.Database = variant, db
@@ -214,14 +238,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 // serviceRuns measures one running service: the Temporal floor on its dev
 // server, open-loop rates and a closed loop per endpoint count, and the
 // isolation scenario.
-func serviceRuns(ctx context.Context, o options, svc *service, rc *receiver, httpLimit float64) ([]runResult, *isolation, error) {
+func serviceRuns(ctx context.Context, o options, svc *service, rc, hung *receiver, httpLimit float64) ([]runResult, *isolation, error) {
 	tc, err := client.Dial(client.Options{HostPort: svc.temporalAddr, Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
 	if err != nil {
 		return nil, nil, err
 	}
 	defer tc.Close()
 	var out []runResult
-	floor, err := limitTemporal(ctx, tc, rc, o.duration/2, 64)
+	floor, err := limitTemporal(ctx, tc, rc, o.duration/2, o.clients)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -238,7 +262,7 @@ func serviceRuns(ctx context.Context, o options, svc *service, rc *receiver, htt
 	isoRate := o.rates[0]
 	for _, eps := range o.endpoints {
 		for _, rate := range o.rates {
-			r, err := svc.run(ctx, rc, loadSpec{name: fmt.Sprintf("open loop %.0f/s", rate), endpoints: eps, rate: rate, duration: o.duration})
+			r, err := svc.run(ctx, rc, nil, loadSpec{name: fmt.Sprintf("open loop %.0f/s", rate), endpoints: eps, rate: rate, duration: o.duration})
 			if err != nil {
 				return out, nil, err
 			}
@@ -247,7 +271,7 @@ func serviceRuns(ctx context.Context, o options, svc *service, rc *receiver, htt
 				baseline = &out[len(out)-1]
 			}
 		}
-		r, err := svc.run(ctx, rc, loadSpec{name: "closed loop, 32 clients", endpoints: eps, concurrency: 32, duration: o.duration})
+		r, err := svc.run(ctx, rc, nil, loadSpec{name: fmt.Sprintf("closed loop, %d clients", o.clients), endpoints: eps, concurrency: o.clients, duration: o.duration})
 		if err != nil {
 			return out, nil, err
 		}
@@ -256,12 +280,12 @@ func serviceRuns(ctx context.Context, o options, svc *service, rc *receiver, htt
 	if !o.isolation || baseline == nil {
 		return out, nil, nil
 	}
-	hung := 100
+	hungEndpoints := 100
 	if o.quick {
-		hung = 10
+		hungEndpoints = 10
 	}
-	r, err := svc.run(ctx, rc, loadSpec{name: fmt.Sprintf("open loop %.0f/s + %d hung", isoRate, hung), endpoints: 1, rate: isoRate,
-		duration: o.duration, hung: hung, hungRate: 10})
+	r, err := svc.run(ctx, rc, hung, loadSpec{name: fmt.Sprintf("open loop %.0f/s + %d hung", isoRate, hungEndpoints), endpoints: 1, rate: isoRate,
+		duration: o.duration, hung: hungEndpoints, hungRate: 10})
 	if err != nil {
 		return out, nil, err
 	}

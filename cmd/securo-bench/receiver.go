@@ -17,7 +17,8 @@ import (
 // came, so a run can count lost and duplicated deliveries and measure the
 // latency from acceptance (the event's created_at) to arrival.
 type receiver struct {
-	srv *httptest.Server
+	srv  *httptest.Server
+	hang bool // never answers in time (another customer's broken server)
 
 	mu       sync.Mutex
 	arrivals map[arrivalKey]*arrival
@@ -31,8 +32,8 @@ type arrival struct {
 	count   int
 }
 
-func newReceiver() *receiver {
-	rc := &receiver{arrivals: map[arrivalKey]*arrival{}}
+func newReceiver(hang bool) *receiver {
+	rc := &receiver{arrivals: map[arrivalKey]*arrival{}, hang: hang}
 	rc.srv = httptest.NewUnstartedServer(http.HandlerFunc(rc.serve))
 	rc.srv.Config.ReadHeaderTimeout = 30 * time.Second
 	rc.srv.StartTLS()
@@ -42,7 +43,7 @@ func newReceiver() *receiver {
 func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
 	now := time.Now()
 	body, _ := io.ReadAll(r.Body)
-	if strings.HasPrefix(r.URL.Path, "/hang/") {
+	if strings.HasPrefix(r.URL.Path, "/hang/") || rc.hang {
 		// Never answers in time: holds the request until the sender gives up.
 		select {
 		case <-r.Context().Done():

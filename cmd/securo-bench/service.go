@@ -185,7 +185,7 @@ type loadSpec struct {
 
 var runSeq atomic.Int64
 
-func (s *service) run(ctx context.Context, rc *receiver, spec loadSpec) (runResult, error) {
+func (s *service) run(ctx context.Context, rc, hung *receiver, spec loadSpec) (runResult, error) {
 	runID := fmt.Sprintf("r%d", runSeq.Add(1))
 	prefix := "/run/" + runID + "/"
 	eventType := "bench." + runID
@@ -210,7 +210,7 @@ func (s *service) run(ctx context.Context, rc *receiver, spec loadSpec) (runResu
 		}
 	}
 	for i := range spec.hung {
-		if err := addEndpoint(fmt.Sprintf("%s/hang/%s/%d", rc.srv.URL, runID, i), fmt.Sprintf("hang.%s.%d", runID, i)); err != nil {
+		if err := addEndpoint(fmt.Sprintf("%s/hang/%s/%d", hung.srv.URL, runID, i), fmt.Sprintf("hang.%s.%d", runID, i)); err != nil {
 			return runResult{}, err
 		}
 	}
