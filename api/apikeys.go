@@ -9,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/securo/webhooks/api/request"
 	"github.com/securo/webhooks/models"
 )
 
@@ -73,7 +74,7 @@ func (h *apiKeys) create(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := requireUTF8(body); err != nil {
+	if err := request.RequireUTF8(body); err != nil {
 		return err
 	}
 	if n := utf8.RuneCountInString(req.Name); n > maxAPIKeyName {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/securo/webhooks/api/request"
 	"github.com/securo/webhooks/egress"
 	"github.com/securo/webhooks/models"
 	"github.com/securo/webhooks/signing"
@@ -69,7 +70,7 @@ func (h *endpoints) create(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := requireUTF8(body); err != nil {
+	if err := request.RequireUTF8(body); err != nil {
 		return err
 	}
 	ep := models.Endpoint{
@@ -143,7 +144,7 @@ func (h *endpoints) update(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := requireUTF8(body); err != nil {
+	if err := request.RequireUTF8(body); err != nil {
 		return err
 	}
 	// Validating inside the store's transaction checks the endpoint as it

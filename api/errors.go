@@ -8,6 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/securo/webhooks/api/request"
 	"github.com/securo/webhooks/models"
 )
 
@@ -60,6 +61,7 @@ func storeFailed(err error, what, id string) error {
 func toAPIError(err error) *apiError {
 	var (
 		ae      *apiError
+		bad     *request.Error
 		tooBig  *http.MaxBytesError
 		stored  *storeError
 		isStore = errors.As(err, &stored)
@@ -67,6 +69,10 @@ func toAPIError(err error) *apiError {
 	switch {
 	case errors.As(err, &ae):
 		return ae
+	case errors.As(err, &bad) && bad.Kind == request.BadJSON:
+		return invalidJSON(bad.Field, "%s", bad.Message)
+	case errors.As(err, &bad):
+		return invalid(bad.Field, "%s", bad.Message)
 	case errors.As(err, &tooBig):
 		return &apiError{status: http.StatusRequestEntityTooLarge, code: "payload_too_large",
 			message: fmt.Sprintf("request body is larger than %d bytes (%d KiB); send less", tooBig.Limit, tooBig.Limit>>10)}
