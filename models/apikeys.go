@@ -103,24 +103,32 @@ func (s *Store) AccountByAPIKey(ctx context.Context, key string) (Account, error
 	if len(key) < apiKeyPrefixLen {
 		return Account{}, fmt.Errorf("api key: %w", ErrNotFound)
 	}
-	var keys []APIKey
-	err := s.db.WithContext(ctx).Where("prefix = ? AND revoked_at IS NULL", key[:apiKeyPrefixLen]).Find(&keys).Error
+	// One query: the live keys with this prefix (almost always one), each
+	// with its account.
+	var rows []struct {
+		Account
+		KeyHash string
+	}
+	err := s.db.WithContext(ctx).Table("api_keys").
+		Select("accounts.id, accounts.name, accounts.created_at, api_keys.hash AS key_hash").
+		Joins("JOIN accounts ON accounts.id = api_keys.account_id").
+		Where("api_keys.prefix = ? AND api_keys.revoked_at IS NULL", key[:apiKeyPrefixLen]).
+		Scan(&rows).Error
 	if err != nil {
 		return Account{}, fmt.Errorf("api key: %w", err)
 	}
 	want := []byte(HashAPIKey(key))
-	var accountID string
-	for _, k := range keys {
-		if subtle.ConstantTimeCompare([]byte(k.Hash), want) == 1 {
-			accountID = k.AccountID
+	var (
+		acct  Account
+		found bool
+	)
+	for _, r := range rows {
+		if subtle.ConstantTimeCompare([]byte(r.KeyHash), want) == 1 {
+			acct, found = r.Account, true
 		}
 	}
-	if accountID == "" {
+	if !found {
 		return Account{}, fmt.Errorf("api key: %w", ErrNotFound)
-	}
-	var acct Account
-	if err := s.db.WithContext(ctx).Where("id = ?", accountID).Take(&acct).Error; err != nil {
-		return Account{}, notFound(err, "account", accountID)
 	}
 	return acct, nil
 }

@@ -56,6 +56,12 @@ func TestAccountByAPIKey(t *testing.T) {
 			{"the prefix alone is not a key", firstKey[:10], "", models.ErrNotFound},
 			{"a key with only its prefix right is not found", firstKey[:10] + secondKey[10:], "", models.ErrNotFound},
 		}
+		t.Run("the whole account is returned", func(t *testing.T) {
+			got, err := s.AccountByAPIKey(ctx, firstKey)
+			if err != nil || got.ID != acme.ID || got.Name != "acme" || !got.CreatedAt.Equal(acme.CreatedAt) {
+				t.Fatalf("AccountByAPIKey = %+v, %v; want %+v", got, err, acme)
+			}
+		})
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				acct, err := s.AccountByAPIKey(ctx, tt.key)
