@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -145,6 +146,12 @@ func (a *Activities) post(ctx context.Context, t models.AttemptTarget, signer *s
 	resp, err := a.client.Do(req)
 	if err != nil {
 		kind := classify(err)
+		// The client's error quotes the whole URL, and customers put tokens
+		// in query strings: keep what went wrong, not where.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		activity.GetLogger(ctx).Info("delivery attempt failed", "endpoint", t.Endpoint.ID, "error", kind, "detail", err.Error())
 		return postOutcome{errKind: kind, detail: keep([]byte(err.Error()))}
 	}

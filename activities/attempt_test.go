@@ -274,3 +274,15 @@ func TestPendingDeliveriesAndFinishDelivery(t *testing.T) {
 		t.Fatalf("delivery %+v", d)
 	}
 }
+
+func TestAnAttemptsErrorDetailNeverQuotesTheURL(t *testing.T) {
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	closed := "https://" + ln.Addr().String() + "/hook?token=s3cret"
+	ln.Close()
+	f := setup(t, "sqlite", closed, egress.Options{})
+	f.attempt(t, activities.AttemptInput{NextDelay: time.Second})
+	a := f.deliveryNow(t).Attempts[0]
+	if a.ErrorDetail == "" || strings.Contains(a.ErrorDetail, "s3cret") || strings.Contains(a.ErrorDetail, "/hook") {
+		t.Fatalf("error detail %q", a.ErrorDetail)
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
@@ -22,6 +23,13 @@ type receiver struct {
 
 	mu       sync.Mutex
 	arrivals map[arrivalKey]*arrival
+	perID    map[string]int       // distinct endpoints reached, by webhook-id
+	waiters  map[string]*idWaiter // closed-loop clients waiting for an id
+}
+
+type idWaiter struct {
+	need int
+	done chan struct{}
 }
 
 type arrivalKey struct{ path, id string }
@@ -33,7 +41,7 @@ type arrival struct {
 }
 
 func newReceiver(hang bool) *receiver {
-	rc := &receiver{arrivals: map[arrivalKey]*arrival{}, hang: hang}
+	rc := &receiver{arrivals: map[arrivalKey]*arrival{}, hang: hang, perID: map[string]int{}, waiters: map[string]*idWaiter{}}
 	rc.srv = httptest.NewUnstartedServer(http.HandlerFunc(rc.serve))
 	rc.srv.Config.ReadHeaderTimeout = 30 * time.Second
 	rc.srv.StartTLS()
@@ -67,6 +75,11 @@ func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
 			a.latency = now.Sub(created)
 		}
 		rc.arrivals[key] = a
+		rc.perID[key.id]++
+		if w := rc.waiters[key.id]; w != nil && rc.perID[key.id] >= w.need {
+			close(w.done)
+			delete(rc.waiters, key.id)
+		}
 	}
 	a.count++
 	rc.mu.Unlock()
@@ -117,4 +130,20 @@ func (rc *receiver) lastArrival(prefix string) time.Time {
 		}
 	}
 	return last
+}
+
+// wait blocks until id has reached n endpoints, or ctx ends.
+func (rc *receiver) wait(ctx context.Context, id string, n int) {
+	rc.mu.Lock()
+	if rc.perID[id] >= n {
+		rc.mu.Unlock()
+		return
+	}
+	w := &idWaiter{need: n, done: make(chan struct{})}
+	rc.waiters[id] = w
+	rc.mu.Unlock()
+	select {
+	case <-w.done:
+	case <-ctx.Done():
+	}
 }

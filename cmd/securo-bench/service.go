@@ -227,16 +227,18 @@ func (s *service) run(ctx context.Context, rc, hung *receiver, spec loadSpec) (r
 		loadCtx, cl = context.WithTimeout(ctx, spec.duration)
 	)
 	defer cl()
-	emit := func(typ string) {
+	// emit sends one event and returns its id ("" when refused).
+	emit := func(typ string) string {
 		defer wg.Done()
 		defer func() { <-inflight }()
 		n := seq.Add(1)
 		t0 := time.Now()
-		code, err := s.call(ctx, "POST", "/v1/events", map[string]any{"type": typ, "data": map[string]any{"n": n, "pair": "ETH/USDC", "amount_in": "1000000000000000000"}}, nil)
+		var ev struct{ ID string }
+		code, err := s.call(ctx, "POST", "/v1/events", map[string]any{"type": typ, "data": map[string]any{"n": n, "pair": "ETH/USDC", "amount_in": "1000000000000000000"}}, &ev)
 		d := time.Since(t0)
 		if err != nil || code != http.StatusAccepted {
 			apiErrors.Add(1)
-			return
+			return ""
 		}
 		if typ == eventType {
 			accepted.Add(1)
@@ -244,6 +246,7 @@ func (s *service) run(ctx context.Context, rc, hung *receiver, spec loadSpec) (r
 			apiLatency = append(apiLatency, d)
 			mu.Unlock()
 		}
+		return ev.ID
 	}
 	ticker := func(rate float64, typ func() string) {
 		defer wg.Done()
@@ -252,7 +255,7 @@ func (s *service) run(ctx context.Context, rc, hung *receiver, spec loadSpec) (r
 		for loadCtx.Err() == nil {
 			inflight <- struct{}{}
 			wg.Add(1)
-			go emit(typ())
+			go func() { emit(typ()) }()
 			next = next.Add(interval)
 			time.Sleep(time.Until(next))
 		}
@@ -267,6 +270,9 @@ func (s *service) run(ctx context.Context, rc, hung *receiver, spec loadSpec) (r
 		wg.Add(1)
 		go ticker(spec.rate, func() string { return eventType })
 	} else {
+		// Closed loop: each client emits an event and waits for it to reach
+		// every endpoint before the next, so the run measures what the
+		// service sustains rather than how fast a backlog grows.
 		for range spec.concurrency {
 			wg.Add(1)
 			go func() {
@@ -274,7 +280,9 @@ func (s *service) run(ctx context.Context, rc, hung *receiver, spec loadSpec) (r
 				for loadCtx.Err() == nil {
 					inflight <- struct{}{}
 					wg.Add(1)
-					emit(eventType)
+					if id := emit(eventType); id != "" {
+						rc.wait(loadCtx, id, spec.endpoints)
+					}
 				}
 			}()
 		}
