@@ -174,6 +174,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	httpLimit := limitHTTP(ctx, rc, limitDur)
 	progress(httpLimit)
 
+	var runErr error // a failed run still leaves the report of those before it
 	dbNames := []string{"sqlite"}
 	if _, ok := o.databases["postgres"]; ok {
 		dbNames = append(dbNames, "postgres")
@@ -210,8 +211,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 				rep.Isolated = append(rep.Isolated, *iso)
 			}
 			if err != nil {
-				return err
+				fmt.Fprintln(stderr, "stopping early:", err)
+				runErr = err
+				break
 			}
+		}
+		if runErr != nil {
+			break
 		}
 	}
 
@@ -229,6 +235,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	fmt.Fprintf(stdout, "\nwrote %s and %s\n", jsonPath, pngPath)
+	if runErr != nil {
+		return runErr
+	}
 	for _, r := range rep.Results {
 		if r.Lost != 0 {
 			return fmt.Errorf("%s (%s, %s): %d deliveries lost", r.Name, r.Variant, r.Database, r.Lost)
@@ -262,7 +271,19 @@ func serviceRuns(ctx context.Context, o options, svc *service, rc, hung *receive
 	}
 	var baseline *runResult
 	isoRate := o.rates[0]
+	closed := func(eps int) error {
+		r, err := svc.run(ctx, rc, nil, loadSpec{name: fmt.Sprintf("closed loop, %d clients", o.clients), endpoints: eps, concurrency: o.clients, duration: o.duration})
+		if err == nil {
+			add(r)
+		}
+		return err
+	}
 	for _, eps := range o.endpoints {
+		// The closed loop first: the open-loop rates end beyond what the
+		// service sustains, and what they leave behind would weigh on it.
+		if err := closed(eps); err != nil {
+			return out, nil, err
+		}
 		for _, rate := range o.rates {
 			r, err := svc.run(ctx, rc, nil, loadSpec{name: fmt.Sprintf("open loop %.0f/s", rate), endpoints: eps, rate: rate, duration: o.duration})
 			if err != nil {
@@ -273,20 +294,13 @@ func serviceRuns(ctx context.Context, o options, svc *service, rc, hung *receive
 				baseline = &out[len(out)-1]
 			}
 		}
-		r, err := svc.run(ctx, rc, nil, loadSpec{name: fmt.Sprintf("closed loop, %d clients", o.clients), endpoints: eps, concurrency: o.clients, duration: o.duration})
-		if err != nil {
-			return out, nil, err
-		}
-		add(r)
 	}
 	if len(o.endpoints) == 1 && o.endpoints[0] == 1 {
 		// Partial variants: a closed loop with ten endpoints too, which
 		// cannot back up.
-		r, err := svc.run(ctx, rc, nil, loadSpec{name: fmt.Sprintf("closed loop, %d clients", o.clients), endpoints: 10, concurrency: o.clients, duration: o.duration})
-		if err != nil {
+		if err := closed(10); err != nil {
 			return out, nil, err
 		}
-		add(r)
 	}
 	if !o.isolation || baseline == nil {
 		return out, nil, nil

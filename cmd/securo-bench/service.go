@@ -56,7 +56,8 @@ func startService(ctx context.Context, o serviceOptions) (*service, error) {
 		"--http-addr", "127.0.0.1:"+strconv.Itoa(httpPort),
 		"--temporal-port", strconv.Itoa(temporalPort), "--ui-port", strconv.Itoa(uiPort),
 		"--temporal-bin", o.temporalBin)
-	cmd.Env = append(append(os.Environ(), "SECURO_CA_FILE="+o.caFile), o.env...)
+	// The isolation run needs 101 endpoints in one account.
+	cmd.Env = append(append(os.Environ(), "SECURO_CA_FILE="+o.caFile, "SECURO_MAX_ENDPOINTS=1000"), o.env...)
 	logFile, err := os.Create(filepath.Join(o.dataDir, "..", filepath.Base(o.dataDir)+".log"))
 	if err != nil {
 		return nil, err
