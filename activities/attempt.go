@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/activity"
 
 	"github.com/securo/webhooks/egress"
+	"github.com/securo/webhooks/retry"
 	"github.com/securo/webhooks/models"
 	"github.com/securo/webhooks/signing"
 )
@@ -46,6 +47,10 @@ type AttemptResult struct {
 	Reason     string
 	StatusCode int
 	Error      string
+	// NextDelay is when the next attempt is due after a failed one: the
+	// scheduled delay, moved later by the receiver's Retry-After (429, 503)
+	// up to 24 h. Zero in results recorded before it existed.
+	NextDelay time.Duration
 }
 
 // Attempt re-reads the delivery's endpoint and, if it may still receive the
@@ -103,14 +108,17 @@ func (a *Activities) deliver(ctx context.Context, t models.AttemptTarget, att mo
 	}
 	att.Error, att.ErrorDetail, att.ResponseBody = out.errKind, out.detail, out.kept
 	o.State = models.DeliveryState{Status: models.StatusSucceeded}
+	res := AttemptResult{StatusCode: out.statusCode, Error: out.errKind}
 	if out.errKind != "" {
 		o.State.Status = models.StatusPending
 		if !last {
-			next := a.now().Add(nextDelay).UTC()
+			res.NextDelay = retry.Next(nextDelay, out.retryAfter)
+			next := a.now().Add(res.NextDelay).UTC()
 			o.State.NextAttemptAt = &next
 		}
 	}
-	return o, AttemptResult{Status: o.State.Status, StatusCode: out.statusCode, Error: out.errKind}
+	res.Status = o.State.Status
+	return o, res
 }
 
 func skipReason(t models.AttemptTarget) string {
@@ -130,6 +138,7 @@ type postOutcome struct {
 	errKind    string
 	detail     string
 	kept       string
+	retryAfter time.Duration
 }
 
 func (a *Activities) post(ctx context.Context, t models.AttemptTarget, signer *signing.Signer, at time.Time) postOutcome {
@@ -161,6 +170,7 @@ func (a *Activities) post(ctx context.Context, t models.AttemptTarget, signer *s
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		out.errKind = models.AttemptErrorHTTPStatus
 		out.detail = "the endpoint answered " + resp.Status
+		out.retryAfter = retry.ParseRetryAfter(resp.StatusCode, resp.Header.Get("Retry-After"), a.now())
 	}
 	return out
 }

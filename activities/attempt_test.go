@@ -286,3 +286,25 @@ func TestAnAttemptsErrorDetailNeverQuotesTheURL(t *testing.T) {
 		t.Fatalf("error detail %q", a.ErrorDetail)
 	}
 }
+
+func TestARetryAfterMovesNextAttemptAt(t *testing.T) {
+	rc := receivertest.New(t)
+	rc.Answer(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "3600")
+		w.WriteHeader(http.StatusTooManyRequests)
+	})
+	f := setup(t, "sqlite", rc.URL, egress.Options{RootCAs: rc.Pool()})
+	before := time.Now()
+	res := f.attempt(t, activities.AttemptInput{NextDelay: 5 * time.Second})
+	if res.Status != models.StatusPending || res.StatusCode != 429 || res.NextDelay != time.Hour {
+		t.Fatalf("result %+v, want pending with the next attempt in 1h", res)
+	}
+	if next := f.deliveryNow(t).NextAttemptAt; next == nil || next.Before(before.Add(time.Hour-time.Second)) || next.After(time.Now().Add(time.Hour)) {
+		t.Fatalf("next_attempt_at %v", next)
+	}
+	// Without Retry-After the schedule stands.
+	rc.Answer(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusTooManyRequests) })
+	if res := f.attempt(t, activities.AttemptInput{Number: 2, NextDelay: 5 * time.Second}); res.NextDelay != 5*time.Second {
+		t.Fatalf("result %+v", res)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/securo/webhooks/models"
+	"github.com/securo/webhooks/retry"
 )
 
 // FirstAttemptsInput asks for the first attempt of every pending delivery of
@@ -14,6 +15,9 @@ type FirstAttemptsInput struct {
 	EventID   string
 	NextDelay time.Duration // when the second attempt follows a failed first
 	Last      bool          // the schedule has one attempt only
+	// Jitter spreads NextDelay per delivery (retry.Jitter of attempt 2), as
+	// the delivery's workflow will.
+	Jitter bool
 }
 
 // FirstAttempt is how one delivery's first attempt ended; ids only.
@@ -73,15 +77,24 @@ func (a *Activities) FirstAttempts(ctx context.Context, in FirstAttemptsInput) (
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			outcomes[i], out.Deliveries[i].Result = a.deliver(ctx, targets[i], started[j], in.NextDelay, in.Last)
+			next := in.NextDelay
+			if in.Jitter {
+				next = retry.Jitter(targets[i].Delivery.ID, 2, next)
+			}
+			outcomes[i], out.Deliveries[i].Result = a.deliver(ctx, targets[i], started[j], next, in.Last)
 		}()
 	}
 	wg.Wait()
 	var done []models.AttemptOutcome
 	for i, o := range outcomes {
-		if o.DeliveryID != "" {
-			done = append(done, outcomes[i])
+		if o.DeliveryID == "" {
+			continue
 		}
+		if o.State.Status != models.StatusPending {
+			// Ended here: the event's workflow is the one that ran it.
+			o.State.WorkflowID = targets[i].Event.WorkflowID
+		}
+		done = append(done, o)
 	}
 	if err := a.store.FinishAttempts(ctx, done); err != nil {
 		return FirstAttemptsResult{}, err

@@ -94,7 +94,7 @@ func TestFirstAttemptsDeliverEveryEndpointOfAnEventAtOnce(t *testing.T) {
 					t.Errorf("disabled delivery %+v", d)
 				}
 			default:
-				if d.Status != models.StatusSucceeded || len(d.Attempts) != 1 || d.Attempts[0].DurationMS == nil {
+				if d.Status != models.StatusSucceeded || len(d.Attempts) != 1 || d.Attempts[0].DurationMS == nil || d.WorkflowID != ev.WorkflowID {
 					t.Errorf("delivery %+v", d)
 				}
 			}

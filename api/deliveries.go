@@ -11,6 +11,17 @@ import (
 
 type deliveryStore interface {
 	ListEndpointDeliveries(ctx context.Context, accountID, endpointID, status string, p models.Page) ([]models.Delivery, string, error)
+	GetDelivery(ctx context.Context, accountID, id string) (models.Delivery, error)
+}
+
+func (h *deliveries) get(c *gin.Context) error {
+	ctx, id := c.Request.Context(), c.Param("id")
+	d, err := h.store.GetDelivery(ctx, accountID(ctx), id)
+	if err != nil {
+		return storeFailed(err, "delivery", id)
+	}
+	writeJSON(c, http.StatusOK, deliveryWire(d))
+	return nil
 }
 
 // deliveries serves /v1/endpoints/:id/deliveries.

@@ -32,6 +32,13 @@ func (f *fakeLauncher) Launch(ctx context.Context, ev models.Event) error {
 	return f.err
 }
 
+func (f *fakeLauncher) LaunchDelivery(ctx context.Context, d models.Delivery, sandbox bool) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.launched = append(f.launched, d.ID)
+	return f.err
+}
+
 func (f *fakeLauncher) count(eventID string) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -18,6 +18,8 @@ import (
 // Launcher starts the Temporal workflow of an accepted event.
 type Launcher interface {
 	Launch(ctx context.Context, ev models.Event) error
+	// LaunchDelivery starts one delivery's own workflow (a resend).
+	LaunchDelivery(ctx context.Context, d models.Delivery, sandbox bool) error
 }
 
 // Deps is what the API is built from.
@@ -88,6 +90,10 @@ func New(d Deps) http.Handler {
 	v1.POST("/events", h(evs.create))
 	v1.GET("/events", h(evs.list))
 	v1.GET("/events/:id", h(evs.get))
+	rs := &resends{store: d.Store, launcher: d.Launcher, log: log}
+	v1.POST("/events/:id/resend", h(rs.resend))
+	v1.GET("/deliveries/:id", h(dls.get))
+	v1.POST("/endpoints/:id/recover", h(rs.recover))
 	v1.GET("/api-keys", h(keys.list))
 	v1.POST("/api-keys", h(keys.create))
 	v1.DELETE("/api-keys/:id", h(keys.revoke))

@@ -36,6 +36,8 @@ type Launcher struct {
 type Options struct {
 	TaskQueue string
 	Schedule  []time.Duration // the retry schedule every workflow gets
+	// SandboxSchedule is the retry schedule of sandbox events (none: Schedule).
+	SandboxSchedule []time.Duration
 	FastPath  bool            // first attempts in one local activity (workflows.EventInput)
 	// EagerStart hands a new workflow straight to a worker of this process,
 	// when there is one, instead of through the task queue.
@@ -59,7 +61,8 @@ func (l *Launcher) Launch(ctx context.Context, ev models.Event) error {
 		WorkflowIDReusePolicy:                    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
 		EnableEagerStart:                         l.opts.EagerStart,
-	}, workflows.EventWorkflow, workflows.EventInput{EventID: ev.ID, Schedule: l.opts.Schedule, FastPath: l.opts.FastPath})
+	}, workflows.EventWorkflow, workflows.EventInput{EventID: ev.ID, Schedule: l.opts.Schedule, FastPath: l.opts.FastPath,
+		Sandbox: ev.Sandbox, SandboxSchedule: l.opts.SandboxSchedule})
 	var already *serviceerror.WorkflowExecutionAlreadyStarted
 	switch {
 	case errors.As(err, &already):
@@ -107,4 +110,25 @@ func (l *Launcher) RunSweeper(ctx context.Context, interval, grace time.Duration
 		case <-t.C:
 		}
 	}
+}
+
+// LaunchDelivery starts a delivery's own workflow from its first attempt:
+// how a resend runs, since the event's workflow may long be closed.
+func (l *Launcher) LaunchDelivery(ctx context.Context, d models.Delivery, sandbox bool) error {
+	schedule := l.opts.Schedule
+	if sandbox && len(l.opts.SandboxSchedule) > 0 {
+		schedule = l.opts.SandboxSchedule
+	}
+	_, err := l.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                                       d.WorkflowID,
+		TaskQueue:                                l.opts.TaskQueue,
+		WorkflowIDReusePolicy:                    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		EnableEagerStart:                         l.opts.EagerStart,
+	}, workflows.DeliveryWorkflow, workflows.DeliveryInput{DeliveryID: d.ID, Schedule: schedule})
+	var already *serviceerror.WorkflowExecutionAlreadyStarted
+	if err != nil && !errors.As(err, &already) {
+		return fmt.Errorf("start workflow of delivery %s: %w", d.ID, err)
+	}
+	return nil
 }

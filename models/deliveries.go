@@ -112,6 +112,9 @@ type DeliveryState struct {
 	Status        string
 	Reason        string
 	NextAttemptAt *time.Time
+	// WorkflowID, when set, names the workflow that ran the delivery: the
+	// event's, for a delivery that ended in its first attempt.
+	WorkflowID string
 }
 
 // FinishAttempt completes the attempt row and moves its delivery to state,
@@ -134,12 +137,16 @@ func setDeliveryState(tx *gorm.DB, id string, state DeliveryState) error {
 		utc := state.NextAttemptAt.UTC().Truncate(time.Microsecond)
 		state.NextAttemptAt = &utc
 	}
-	return tx.Model(&Delivery{}).Where("id = ?", id).Updates(map[string]any{
+	changes := map[string]any{
 		"status":          state.Status,
 		"reason":          state.Reason,
 		"next_attempt_at": state.NextAttemptAt,
 		"updated_at":      Now(),
-	}).Error
+	}
+	if state.WorkflowID != "" {
+		changes["workflow_id"] = state.WorkflowID
+	}
+	return tx.Model(&Delivery{}).Where("id = ?", id).Updates(changes).Error
 }
 
 // LoadEventTargets reads everything the first attempts of an event need, in

@@ -7,6 +7,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/securo/webhooks/activities"
+	"github.com/securo/webhooks/retry"
 )
 
 // Delivery statuses as the workflow reports them (the same words the API
@@ -27,7 +28,14 @@ type DeliveryInput struct {
 	// FirstAttempt is the number of the first attempt this workflow makes
 	// (1 when zero): 2 when the event's workflow already made the first.
 	FirstAttempt int
+	// FirstDelay, when set, is the wait before that attempt, as the one
+	// before it decided (its jitter, the receiver's Retry-After).
+	FirstDelay time.Duration
 }
+
+// versionJitterRetryAfter marks executions whose delays are jittered and
+// moved by Retry-After; the ones before it replay with the plain schedule.
+const versionJitterRetryAfter = "jitter-and-retry-after"
 
 // throttleWait is how long a delivery waits before trying again when its
 // endpoint already has as many attempts in flight as a worker allows.
@@ -58,8 +66,17 @@ func DeliveryWorkflow(ctx workflow.Context, in DeliveryInput) (DeliveryResult, e
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
 	})
 	log := workflow.GetLogger(ctx)
+	// Executions started before jitter and Retry-After replay without them.
+	steered := workflow.GetVersion(ctx, versionJitterRetryAfter, workflow.DefaultVersion, 1) >= 1
+	delay := schedule[firstIndex]
+	if steered {
+		delay = retry.Jitter(in.DeliveryID, firstIndex+1, delay)
+		if in.FirstDelay > 0 {
+			delay = in.FirstDelay
+		}
+	}
 	for i := firstIndex; i < len(schedule); i++ {
-		if delay := schedule[i]; delay > 0 {
+		if delay > 0 {
 			if err := workflow.Sleep(ctx, delay); err != nil {
 				return DeliveryResult{}, err
 			}
@@ -67,7 +84,11 @@ func DeliveryWorkflow(ctx workflow.Context, in DeliveryInput) (DeliveryResult, e
 		attempt := activities.AttemptInput{DeliveryID: in.DeliveryID, Number: i + 1, Last: i == len(schedule)-1}
 		if !attempt.Last {
 			attempt.NextDelay = schedule[i+1]
+			if steered {
+				attempt.NextDelay = retry.Jitter(in.DeliveryID, i+2, attempt.NextDelay)
+			}
 		}
+		delay = attempt.NextDelay
 		var res activities.AttemptResult
 		err := workflow.ExecuteActivity(attemptCtx, a.Attempt, attempt).Get(ctx, &res)
 		for err == nil && res.Status == activities.StatusThrottled {
@@ -83,6 +104,9 @@ func DeliveryWorkflow(ctx workflow.Context, in DeliveryInput) (DeliveryResult, e
 		}
 		if res.Status != StatusPending {
 			return DeliveryResult{Status: res.Status, Reason: res.Reason, Attempts: attempt.Number}, nil
+		}
+		if steered && res.NextDelay > 0 {
+			delay = res.NextDelay // the receiver's Retry-After
 		}
 	}
 	finish := activities.FinishInput{DeliveryID: in.DeliveryID, Status: StatusFailed, Reason: reasonAttemptsExhausted}

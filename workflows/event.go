@@ -27,6 +27,18 @@ type EventInput struct {
 	// another attempt. Histories recorded before it existed decode it as
 	// false and replay on the child-per-delivery path they took.
 	FastPath bool
+	// Sandbox events follow SandboxSchedule when it is set: a short one, as
+	// test modes have.
+	Sandbox         bool
+	SandboxSchedule []time.Duration
+}
+
+// schedule is the retry schedule of the event's deliveries.
+func (in EventInput) schedule() []time.Duration {
+	if in.Sandbox && len(in.SandboxSchedule) > 0 {
+		return in.SandboxSchedule
+	}
+	return in.Schedule
 }
 
 // EventResult counts how the event's deliveries ended.
@@ -70,7 +82,7 @@ func childEventWorkflow(ctx workflow.Context, in EventInput) (EventResult, error
 	futures := make([]workflow.ChildWorkflowFuture, len(pending.Deliveries))
 	for i, d := range pending.Deliveries {
 		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: d.WorkflowID})
-		futures[i] = workflow.ExecuteChildWorkflow(cctx, DeliveryWorkflow, DeliveryInput{DeliveryID: d.DeliveryID, Schedule: in.Schedule})
+		futures[i] = workflow.ExecuteChildWorkflow(cctx, DeliveryWorkflow, DeliveryInput{DeliveryID: d.DeliveryID, Schedule: in.schedule()})
 	}
 	res := EventResult{Deliveries: len(futures)}
 	return res, res.await(ctx, futures)
@@ -110,8 +122,9 @@ func (r *EventResult) count(status string) {
 // at once), then hands each delivery that needs more attempts to a child
 // workflow that carries on with the schedule's second attempt.
 func fastEventWorkflow(ctx workflow.Context, in EventInput) (EventResult, error) {
-	schedule := scheduleOf(in.Schedule)
-	first := activities.FirstAttemptsInput{EventID: in.EventID, Last: len(schedule) == 1}
+	schedule := scheduleOf(in.schedule())
+	steered := workflow.GetVersion(ctx, versionJitterRetryAfter, workflow.DefaultVersion, 1) >= 1
+	first := activities.FirstAttemptsInput{EventID: in.EventID, Last: len(schedule) == 1, Jitter: steered}
 	if !first.Last {
 		first.NextDelay = schedule[1]
 	}
@@ -131,9 +144,12 @@ func fastEventWorkflow(ctx workflow.Context, in EventInput) (EventResult, error)
 	res := EventResult{Deliveries: len(firsts.Deliveries)}
 	var futures []workflow.ChildWorkflowFuture
 	for _, d := range firsts.Deliveries {
-		next := 2
+		next, firstDelay := 2, time.Duration(0)
 		switch d.Result.Status {
 		case StatusPending:
+			if steered {
+				firstDelay = d.Result.NextDelay
+			}
 		case activities.StatusThrottled:
 			next = 1 // not attempted: the child makes the first attempt
 		default:
@@ -142,7 +158,7 @@ func fastEventWorkflow(ctx workflow.Context, in EventInput) (EventResult, error)
 		}
 		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: d.WorkflowID})
 		futures = append(futures, workflow.ExecuteChildWorkflow(cctx, DeliveryWorkflow,
-			DeliveryInput{DeliveryID: d.DeliveryID, Schedule: in.Schedule, FirstAttempt: next}))
+			DeliveryInput{DeliveryID: d.DeliveryID, Schedule: in.schedule(), FirstAttempt: next, FirstDelay: firstDelay}))
 	}
 	return res, res.await(ctx, futures)
 }

@@ -20,6 +20,10 @@ var DefaultSchedule = []time.Duration{
 	10 * time.Hour,
 }
 
+// DefaultSandboxSchedule is the short schedule of sandbox events, as test
+// modes have: three attempts over about an hour.
+var DefaultSandboxSchedule = []time.Duration{0, 10 * time.Minute, 50 * time.Minute}
+
 // ParseSchedule reads a comma-separated list of Go durations, the delays
 // before each attempt ("0s,5s,5m,..."). The first is usually 0.
 func ParseSchedule(s string) ([]time.Duration, error) {

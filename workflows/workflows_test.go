@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/securo/webhooks/activities"
+	"github.com/securo/webhooks/retry"
 )
 
 type deliverySuite struct {
@@ -78,28 +79,33 @@ func (s *deliverySuite) TestAFirstAttemptThatSucceedsEndsTheDelivery() {
 	s.env.ExecuteWorkflow(DeliveryWorkflow, DeliveryInput{DeliveryID: "dlv_1"})
 	s.Equal(DeliveryResult{Status: StatusSucceeded, Attempts: 1}, s.result())
 	s.Len(s.attempts, 1)
-	s.Equal(activities.AttemptInput{DeliveryID: "dlv_1", Number: 1, NextDelay: 5 * time.Second}, s.attempts[0])
+	s.Equal(activities.AttemptInput{DeliveryID: "dlv_1", Number: 1, NextDelay: retry.Jitter("dlv_1", 2, 5*time.Second)}, s.attempts[0])
 	s.Empty(s.finished)
 }
 
 func (s *deliverySuite) TestFailuresFollowTheWholeDefaultScheduleThenFail() {
 	s.answer(failed)
-	start := s.env.Now()
 	s.env.ExecuteWorkflow(DeliveryWorkflow, DeliveryInput{DeliveryID: "dlv_1"})
 	s.Equal(DeliveryResult{Status: StatusFailed, Reason: "attempts_exhausted", Attempts: 8}, s.result())
 	s.Require().Len(s.attempts, len(DefaultSchedule))
 	var elapsed time.Duration
 	for i, in := range s.attempts {
-		elapsed += DefaultSchedule[i]
+		if i > 0 {
+			// Each attempt comes its scheduled delay, jittered by at most
+			// ±20 %, after the one before: the delay it was told of.
+			gap := s.times[i].Sub(s.times[i-1])
+			s.InDelta(s.attempts[i-1].NextDelay.Seconds(), gap.Seconds(), 1, "attempt %d", i+1)
+			s.InEpsilon(DefaultSchedule[i].Seconds(), gap.Seconds(), 0.2001, "attempt %d", i+1)
+			elapsed += gap
+		}
 		s.Equal(i+1, in.Number)
 		s.Equal(i == len(DefaultSchedule)-1, in.Last)
 		if i+1 < len(DefaultSchedule) {
-			s.Equal(DefaultSchedule[i+1], in.NextDelay)
+			s.Equal(retry.Jitter("dlv_1", i+2, DefaultSchedule[i+1]), in.NextDelay)
 		}
-		// Each attempt happens its scheduled delay after the one before.
-		s.InDelta(elapsed.Seconds(), s.times[i].Sub(start).Seconds(), 1, "attempt %d", i+1)
 	}
-	s.Greater(elapsed, 27*time.Hour)
+	s.Greater(elapsed, 22*time.Hour)
+	s.Less(elapsed, 34*time.Hour)
 	s.Equal([]activities.FinishInput{{DeliveryID: "dlv_1", Status: StatusFailed, Reason: "attempts_exhausted"}}, s.finished)
 }
 
@@ -231,7 +237,7 @@ func fastEnv(t *testing.T, firsts activities.FirstAttemptsResult, firstErr error
 	env.RegisterWorkflow(EventWorkflow)
 	env.RegisterWorkflow(DeliveryWorkflow)
 	env.RegisterActivity(&activities.Activities{})
-	env.OnActivity(a.FirstAttempts, mock.Anything, activities.FirstAttemptsInput{EventID: "evt_1", NextDelay: 5 * time.Second}).Return(firsts, firstErr)
+	env.OnActivity(a.FirstAttempts, mock.Anything, activities.FirstAttemptsInput{EventID: "evt_1", NextDelay: 5 * time.Second, Jitter: true}).Return(firsts, firstErr)
 	var mu sync.Mutex
 	var attempts []activities.AttemptInput
 	env.OnActivity(a.Attempt, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.AttemptInput) (activities.AttemptResult, error) {
@@ -281,7 +287,7 @@ func TestTheFastPathHandsFailuresToAChildThatGoesOnFromTheSecondAttempt(t *testi
 		first("dlv_a", succeeded),
 		first("dlv_b", failed),
 	}}, nil, func(in activities.AttemptInput) activities.AttemptResult {
-		if in.Number < 4 {
+		if in.Number < 4 { // failed NextDelay is 0, as in results recorded before it: the child jitters the schedule
 			return failed
 		}
 		return succeeded
@@ -301,8 +307,8 @@ func TestTheFastPathHandsFailuresToAChildThatGoesOnFromTheSecondAttempt(t *testi
 	if len(got) != 3 || got[0].Number != 2 || got[0].DeliveryID != "dlv_b" || got[2].Number != 4 {
 		t.Fatalf("child attempts %+v", got)
 	}
-	if wait := secondAt.Sub(start); wait < DefaultSchedule[1] {
-		t.Fatalf("the second attempt came %s after the first, want %s", wait, DefaultSchedule[1])
+	if wait, want := secondAt.Sub(start), retry.Jitter("dlv_b", 2, DefaultSchedule[1]); wait < want || wait > want+time.Second {
+		t.Fatalf("the second attempt came %s after the first, want %s", wait, want)
 	}
 }
 
@@ -338,5 +344,52 @@ func TestFirstAttemptsThatCannotCompleteFallBackToChildrenFromTheFirstAttempt(t 
 	}
 	if got := *attempts; len(got) != 1 || got[0].Number != 1 || got[0].DeliveryID != "dlv_a" {
 		t.Fatalf("child attempts %+v", got)
+	}
+}
+
+func (s *deliverySuite) TestARetryAfterMovesTheNextAttempt() {
+	s.answer(activities.AttemptResult{Status: StatusPending, StatusCode: 429, Error: "http_status", NextDelay: 3 * time.Hour}, succeeded)
+	s.env.ExecuteWorkflow(DeliveryWorkflow, DeliveryInput{DeliveryID: "dlv_1"})
+	s.Equal(DeliveryResult{Status: StatusSucceeded, Attempts: 2}, s.result())
+	s.InDelta((3 * time.Hour).Seconds(), s.times[1].Sub(s.times[0]).Seconds(), 1)
+}
+
+func (s *deliverySuite) TestAChildFromTheSecondAttemptWaitsWhatTheFirstDecided() {
+	s.answer(succeeded)
+	start := s.env.Now()
+	s.env.ExecuteWorkflow(DeliveryWorkflow, DeliveryInput{DeliveryID: "dlv_1", FirstAttempt: 2, FirstDelay: 42 * time.Minute})
+	s.Equal(DeliveryResult{Status: StatusSucceeded, Attempts: 2}, s.result())
+	s.Equal(2, s.attempts[0].Number)
+	s.InDelta((42 * time.Minute).Seconds(), s.times[0].Sub(start).Seconds(), 1)
+}
+
+func TestSandboxEventsFollowTheSandboxSchedule(t *testing.T) {
+	in := EventInput{Schedule: DefaultSchedule, Sandbox: true, SandboxSchedule: DefaultSandboxSchedule}
+	if got := in.schedule(); len(got) != 3 || got[2] != 50*time.Minute {
+		t.Fatalf("sandbox schedule %v", got)
+	}
+	in.Sandbox = false
+	if got := in.schedule(); len(got) != len(DefaultSchedule) {
+		t.Fatalf("live schedule %v", got)
+	}
+}
+
+func TestTheFirstAttemptsRetryAfterCarriesIntoTheChild(t *testing.T) {
+	ra := activities.AttemptResult{Status: StatusPending, StatusCode: 503, Error: "http_status", NextDelay: 2 * time.Hour}
+	env, attempts := fastEnv(t, activities.FirstAttemptsResult{Deliveries: []activities.FirstAttempt{first("dlv_b", ra)}}, nil,
+		func(activities.AttemptInput) activities.AttemptResult { return succeeded })
+	start := env.Now()
+	var secondAt time.Time
+	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		if info.ActivityType.Name == "Attempt" {
+			secondAt = env.Now()
+		}
+	})
+	env.ExecuteWorkflow(EventWorkflow, EventInput{EventID: "evt_1", FastPath: true})
+	if r := eventResult(t, env); r != (EventResult{Deliveries: 1, Succeeded: 1}) || len(*attempts) != 1 {
+		t.Fatalf("result %+v, attempts %+v", r, *attempts)
+	}
+	if wait := secondAt.Sub(start); wait < 2*time.Hour || wait > 2*time.Hour+time.Second {
+		t.Fatalf("the second attempt came %s after the first, want the Retry-After's 2h", wait)
 	}
 }

@@ -27,6 +27,7 @@ type config struct {
 	AllowNetworks     []netip.Prefix
 	CAFile            string
 	Schedule          []time.Duration
+	SandboxSchedule   []time.Duration
 	MaxEndpoints      int
 	SweepInterval     time.Duration
 	SweepGrace        time.Duration
@@ -48,6 +49,7 @@ func loadConfig(getenv func(string) string, dev bool, dataDir string) (config, e
 		TaskQueue:         envOr(getenv, "SECURO_TASK_QUEUE", "securo-webhooks"),
 		CAFile:            getenv("SECURO_CA_FILE"),
 		Schedule:          workflows.DefaultSchedule,
+		SandboxSchedule:   workflows.DefaultSandboxSchedule,
 		MaxEndpoints:      100,
 		SweepInterval:     5 * time.Second,
 		SweepGrace:        5 * time.Second,
@@ -80,6 +82,11 @@ func loadConfig(getenv func(string) string, dev bool, dataDir string) (config, e
 	if v := getenv("SECURO_RETRY_SCHEDULE"); v != "" {
 		if c.Schedule, err = workflows.ParseSchedule(v); err != nil {
 			return c, fmt.Errorf("SECURO_RETRY_SCHEDULE: %w", err)
+		}
+	}
+	if v := getenv("SECURO_SANDBOX_RETRY_SCHEDULE"); v != "" {
+		if c.SandboxSchedule, err = workflows.ParseSchedule(v); err != nil {
+			return c, fmt.Errorf("SECURO_SANDBOX_RETRY_SCHEDULE: %w", err)
 		}
 	}
 	if v := getenv("SECURO_MAX_ENDPOINTS"); v != "" {

@@ -314,8 +314,11 @@ func deliveredSignedAndVisible(t *testing.T, kind string, o serviceOptions) {
 		// Operators see the event's workflow, and each delivery that needed
 		// more than the first attempt as a child workflow of its own.
 		s.waitWorkflowClosed(ev.WorkflowID)
-		if o.childPath {
-			s.waitWorkflowClosed(final.Deliveries[0].WorkflowID)
+		// The delivery names the workflow that ran it: its own child, or
+		// the event's when the first attempt ended it.
+		s.waitWorkflowClosed(final.Deliveries[0].WorkflowID)
+		if !o.childPath && final.Deliveries[0].WorkflowID != ev.WorkflowID {
+			t.Fatalf("delivery workflow %s, want the event's %s", final.Deliveries[0].WorkflowID, ev.WorkflowID)
 		}
 	}
 }
@@ -509,6 +512,57 @@ func TestABurstOfConcurrentEventsIsDeliveredExactlyOnceEach(t *testing.T) {
 			if len(got) < len(want) || len(seen) != len(want) {
 				t.Errorf("receiver saw %d distinct events, want %d", len(seen), len(want))
 			}
+		}
+	})
+}
+
+func TestAFailedDeliveryCanBeResentAndRecovered(t *testing.T) {
+	storetest.ForEachKind(t, func(t *testing.T, kind string) {
+		rc := receivertest.New(t)
+		var down atomic.Bool
+		down.Store(true)
+		rc.Answer(func(w http.ResponseWriter, r *http.Request) {
+			if down.Load() {
+				http.Error(w, "down", http.StatusServiceUnavailable)
+			}
+		})
+		s := startService(t, kind, []*receivertest.Receiver{rc}, serviceOptions{schedule: []time.Duration{0, 100 * time.Millisecond}})
+		ep := s.createEndpoint(`{"url": "` + rc.URL + `"}`)
+		ev := s.emit(`{"type": "dex.swap", "data": {"n": 1}}`)
+		ev2 := s.emit(`{"type": "dex.swap", "data": {"n": 2}}`)
+		for _, id := range []string{ev.ID, ev2.ID} {
+			if d := s.waitEvent(id).Deliveries; d[0].Status != "failed" || d[0].Reason != "attempts_exhausted" || len(d[0].Attempts) != 2 {
+				t.Fatalf("deliveries %+v", d)
+			}
+		}
+		down.Store(false)
+		before := len(rc.Got())
+
+		// By hand: one event again, in a workflow of its own.
+		var resent struct{ Deliveries []deliveryJSON }
+		if code := s.call("POST", "/v1/events/"+ev.ID+"/resend", "", &resent); code != http.StatusAccepted || len(resent.Deliveries) != 1 {
+			t.Fatalf("resend: %d %+v", code, resent)
+		}
+		got := rc.WaitFor(t, before+1, 30*time.Second)
+		if id := got[len(got)-1].Header.Get("webhook-id"); id != ev.ID {
+			t.Fatalf("resent webhook-id %s, want %s", id, ev.ID)
+		}
+		s.waitWorkflowClosed(resent.Deliveries[0].WorkflowID)
+		final := s.waitEvent(ev.ID).Deliveries
+		if len(final) != 2 || final[0].Status != "failed" || final[1].Status != "succeeded" {
+			t.Fatalf("after the resend: %+v", final)
+		}
+
+		// Recover: every failed delivery of the endpoint since a time; the
+		// first event's failed delivery is resent again too.
+		var rec struct{ Started int }
+		since := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
+		if code := s.call("POST", "/v1/endpoints/"+ep.ID+"/recover", `{"since": "`+since+`"}`, &rec); code != http.StatusAccepted || rec.Started != 2 {
+			t.Fatalf("recover: %d %+v", code, rec)
+		}
+		rc.WaitFor(t, before+3, 30*time.Second)
+		if d := s.waitEvent(ev2.ID).Deliveries; len(d) != 2 || d[1].Status != "succeeded" {
+			t.Fatalf("after recover: %+v", d)
 		}
 	})
 }

@@ -76,7 +76,8 @@ func closeDB(db *gorm.DB) {
 
 func (s *stack) launcher() *launcher.Launcher {
 	return launcher.New(s.temporal, s.store, launcher.Options{
-		TaskQueue: s.cfg.TaskQueue, Schedule: s.cfg.Schedule, FastPath: s.cfg.FastPath, EagerStart: s.cfg.EagerStart,
+		TaskQueue: s.cfg.TaskQueue, Schedule: s.cfg.Schedule, SandboxSchedule: s.cfg.SandboxSchedule,
+		FastPath: s.cfg.FastPath, EagerStart: s.cfg.EagerStart,
 	}, s.log)
 }
 
