@@ -19,8 +19,8 @@ import (
 	"go.temporal.io/sdk/activity"
 
 	"github.com/securo/webhooks/egress"
-	"github.com/securo/webhooks/retry"
 	"github.com/securo/webhooks/models"
+	"github.com/securo/webhooks/retry"
 	"github.com/securo/webhooks/signing"
 )
 

@@ -38,7 +38,7 @@ type Options struct {
 	Schedule  []time.Duration // the retry schedule every workflow gets
 	// SandboxSchedule is the retry schedule of sandbox events (none: Schedule).
 	SandboxSchedule []time.Duration
-	FastPath  bool            // first attempts in one local activity (workflows.EventInput)
+	FastPath        bool // first attempts in one local activity (workflows.EventInput)
 	// EagerStart hands a new workflow straight to a worker of this process,
 	// when there is one, instead of through the task queue.
 	EagerStart bool
