@@ -20,9 +20,11 @@ import (
 // fakeLauncher records the events it was asked to launch and fails with err
 // when err is set.
 type fakeLauncher struct {
-	mu       sync.Mutex
-	launched []string
-	err      error
+	mu        sync.Mutex
+	launched  []string
+	signals   []string
+	err       error
+	signalErr error
 }
 
 func (f *fakeLauncher) Launch(ctx context.Context, ev models.Event) error {
@@ -36,6 +38,16 @@ func (f *fakeLauncher) LaunchDelivery(ctx context.Context, d models.Delivery, sa
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.launched = append(f.launched, d.ID)
+	return f.err
+}
+
+func (f *fakeLauncher) Signal(ctx context.Context, workflowID, signal string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.signals = append(f.signals, workflowID+" "+signal)
+	if f.signalErr != nil {
+		return f.signalErr
+	}
 	return f.err
 }
 

@@ -3,11 +3,13 @@ package api_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
 
 	"github.com/securo/webhooks/internal/storetest"
+	"github.com/securo/webhooks/launcher"
 	"github.com/securo/webhooks/models"
 )
 
@@ -129,4 +131,29 @@ func TestGetDelivery(t *testing.T) {
 		t.Fatalf("delivery %+v", got)
 	}
 	h.do("GET", "/v1/deliveries/"+want.ID, h.keyB, "").wantError(t, http.StatusNotFound, "not_found", "")
+}
+
+func TestRetryAndCancelSignalThePendingDeliverysWorkflow(t *testing.T) {
+	h := newHarness(t, "sqlite")
+	ctx := context.Background()
+	h.createEndpoint(h.keyA, `{"url":"https://a.example.com"}`)
+	ev := h.postEvent(h.keyA, `{"type":"dex.swap","data":{}}`)
+	d := h.getEvent(h.keyA, ev.ID).Deliveries[0]
+
+	h.do("POST", "/v1/deliveries/"+d.ID+"/retry", h.keyA, "").want(t, http.StatusAccepted)
+	h.do("POST", "/v1/deliveries/"+d.ID+"/cancel", h.keyA, "").want(t, http.StatusAccepted)
+	if want := []string{d.WorkflowID + " retry-now", d.WorkflowID + " cancel"}; len(h.launcher.signals) != 2 || h.launcher.signals[0] != want[0] || h.launcher.signals[1] != want[1] {
+		t.Fatalf("signals %v, want %v", h.launcher.signals, want)
+	}
+	h.do("POST", "/v1/deliveries/"+d.ID+"/retry", h.keyB, "").wantError(t, http.StatusNotFound, "not_found", "")
+
+	h.launcher.signalErr = fmt.Errorf("no such workflow: %w", launcher.ErrNotRunning)
+	h.do("POST", "/v1/deliveries/"+d.ID+"/retry", h.keyA, "").wantError(t, http.StatusConflict, "not_running", "")
+	h.launcher.signalErr = errors.New("connection refused")
+	h.do("POST", "/v1/deliveries/"+d.ID+"/cancel", h.keyA, "").wantError(t, http.StatusServiceUnavailable, "unavailable", "")
+
+	if err := h.store.SetDeliveryState(ctx, d.ID, models.DeliveryState{Status: models.StatusSucceeded}); err != nil {
+		t.Fatal(err)
+	}
+	h.do("POST", "/v1/deliveries/"+d.ID+"/cancel", h.keyA, "").wantError(t, http.StatusConflict, "delivery_finished", "")
 }

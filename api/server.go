@@ -20,6 +20,9 @@ type Launcher interface {
 	Launch(ctx context.Context, ev models.Event) error
 	// LaunchDelivery starts one delivery's own workflow (a resend).
 	LaunchDelivery(ctx context.Context, d models.Delivery, sandbox bool) error
+	// Signal steers a running delivery workflow; an error wrapping
+	// launcher.ErrNotRunning means there is none to steer.
+	Signal(ctx context.Context, workflowID, signal string) error
 }
 
 // Deps is what the API is built from.
@@ -93,6 +96,9 @@ func New(d Deps) http.Handler {
 	rs := &resends{store: d.Store, launcher: d.Launcher, log: log}
 	v1.POST("/events/:id/resend", h(rs.resend))
 	v1.GET("/deliveries/:id", h(dls.get))
+	st := &steering{store: d.Store, launcher: d.Launcher}
+	v1.POST("/deliveries/:id/retry", h(st.retry))
+	v1.POST("/deliveries/:id/cancel", h(st.cancel))
 	v1.POST("/endpoints/:id/recover", h(rs.recover))
 	v1.GET("/api-keys", h(keys.list))
 	v1.POST("/api-keys", h(keys.create))

@@ -132,3 +132,21 @@ func (l *Launcher) LaunchDelivery(ctx context.Context, d models.Delivery, sandbo
 	}
 	return nil
 }
+
+// ErrNotRunning is returned for a signal to a workflow that is not running:
+// not started yet, or already closed.
+var ErrNotRunning = errors.New("workflow not running")
+
+// Signal steers a running delivery workflow (workflows.SignalRetryNow,
+// workflows.SignalCancel).
+func (l *Launcher) Signal(ctx context.Context, workflowID, signal string) error {
+	err := l.client.SignalWorkflow(ctx, workflowID, "", signal, nil)
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		return fmt.Errorf("signal %s to %s: %w", signal, workflowID, ErrNotRunning)
+	}
+	if err != nil {
+		return fmt.Errorf("signal %s to %s: %w", signal, workflowID, err)
+	}
+	return nil
+}

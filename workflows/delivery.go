@@ -33,6 +33,46 @@ type DeliveryInput struct {
 	FirstDelay time.Duration
 }
 
+// Signals that steer a delivery under way (POST /v1/deliveries/{id}/retry
+// and /cancel): attempt now instead of at the next scheduled time, or end
+// the delivery as skipped (canceled).
+const (
+	SignalRetryNow = "retry-now"
+	SignalCancel   = "cancel"
+	ReasonCanceled = "canceled"
+)
+
+type steering struct {
+	retryNow, cancel workflow.ReceiveChannel
+}
+
+func newSteering(ctx workflow.Context) *steering {
+	return &steering{retryNow: workflow.GetSignalChannel(ctx, SignalRetryNow), cancel: workflow.GetSignalChannel(ctx, SignalCancel)}
+}
+
+// wait sleeps d on a durable timer unless a retry-now signal cuts it short;
+// it reports true when a cancel signal came (before or during the wait).
+func (s *steering) wait(ctx workflow.Context, d time.Duration) (canceled bool) {
+	if s.cancel.ReceiveAsync(nil) {
+		return true
+	}
+	if d <= 0 {
+		s.retryNow.ReceiveAsync(nil) // already attempting now
+		return false
+	}
+	tctx, stopTimer := workflow.WithCancel(ctx)
+	defer stopTimer()
+	sel := workflow.NewSelector(ctx)
+	sel.AddFuture(workflow.NewTimer(tctx, d), func(workflow.Future) {})
+	sel.AddReceive(s.retryNow, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil) })
+	sel.AddReceive(s.cancel, func(c workflow.ReceiveChannel, _ bool) {
+		c.Receive(ctx, nil)
+		canceled = true
+	})
+	sel.Select(ctx)
+	return canceled
+}
+
 // versionJitterRetryAfter marks executions whose delays are jittered and
 // moved by Retry-After; the ones before it replay with the plain schedule.
 const versionJitterRetryAfter = "jitter-and-retry-after"
@@ -75,11 +115,14 @@ func DeliveryWorkflow(ctx workflow.Context, in DeliveryInput) (DeliveryResult, e
 			delay = in.FirstDelay
 		}
 	}
+	steer := newSteering(ctx)
 	for i := firstIndex; i < len(schedule); i++ {
-		if delay > 0 {
-			if err := workflow.Sleep(ctx, delay); err != nil {
+		if steer.wait(ctx, delay) {
+			cancel := activities.FinishInput{DeliveryID: in.DeliveryID, Status: StatusSkipped, Reason: ReasonCanceled}
+			if err := workflow.ExecuteActivity(bookkeeping(ctx), a.FinishDelivery, cancel).Get(ctx, nil); err != nil {
 				return DeliveryResult{}, err
 			}
+			return DeliveryResult{Status: StatusSkipped, Reason: ReasonCanceled, Attempts: i}, nil
 		}
 		attempt := activities.AttemptInput{DeliveryID: in.DeliveryID, Number: i + 1, Last: i == len(schedule)-1}
 		if !attempt.Last {

@@ -393,3 +393,21 @@ func TestTheFirstAttemptsRetryAfterCarriesIntoTheChild(t *testing.T) {
 		t.Fatalf("the second attempt came %s after the first, want the Retry-After's 2h", wait)
 	}
 }
+
+func (s *deliverySuite) TestARetrySignalAttemptsNowInsteadOfAtTheScheduledTime() {
+	s.answer(failed, succeeded)
+	start := s.env.Now()
+	s.env.RegisterDelayedCallback(func() { s.env.SignalWorkflow(SignalRetryNow, nil) }, time.Second)
+	s.env.ExecuteWorkflow(DeliveryWorkflow, DeliveryInput{DeliveryID: "dlv_1", Schedule: []time.Duration{0, time.Hour}})
+	s.Equal(DeliveryResult{Status: StatusSucceeded, Attempts: 2}, s.result())
+	s.InDelta(1, s.times[1].Sub(start).Seconds(), 0.5, "the second attempt came at the signal, not after an hour")
+}
+
+func (s *deliverySuite) TestACancelSignalEndsTheDeliveryAsSkipped() {
+	s.answer(failed)
+	s.env.RegisterDelayedCallback(func() { s.env.SignalWorkflow(SignalCancel, nil) }, time.Minute)
+	s.env.ExecuteWorkflow(DeliveryWorkflow, DeliveryInput{DeliveryID: "dlv_1", Schedule: []time.Duration{0, time.Hour, time.Hour}})
+	s.Equal(DeliveryResult{Status: StatusSkipped, Reason: ReasonCanceled, Attempts: 1}, s.result())
+	s.Len(s.attempts, 1)
+	s.Equal([]activities.FinishInput{{DeliveryID: "dlv_1", Status: StatusSkipped, Reason: ReasonCanceled}}, s.finished)
+}
