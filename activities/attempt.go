@@ -109,6 +109,15 @@ func (a *Activities) deliver(ctx context.Context, t models.AttemptTarget, att mo
 	att.Error, att.ErrorDetail, att.ResponseBody = out.errKind, out.detail, out.kept
 	o.State = models.DeliveryState{Status: models.StatusSucceeded}
 	res := AttemptResult{StatusCode: out.statusCode, Error: out.errKind}
+	if out.statusCode == http.StatusGone {
+		// Standard Webhooks: 410 means the receiver is gone for good. The
+		// endpoint is disabled at once and this delivery fails; its other
+		// pending deliveries end with it (in the same transaction).
+		o.State = models.DeliveryState{Status: models.StatusFailed, Reason: models.ReasonGone}
+		o.DisableEndpoint, o.EndpointID = models.ReasonGone, t.Endpoint.ID
+		res.Status, res.Reason = o.State.Status, o.State.Reason
+		return o, res
+	}
 	if out.errKind != "" {
 		o.State.Status = models.StatusPending
 		if !last {

@@ -308,3 +308,37 @@ func TestARetryAfterMovesNextAttemptAt(t *testing.T) {
 		t.Fatalf("result %+v", res)
 	}
 }
+
+func TestA410GoneDisablesTheEndpointAndEndsItsOtherDeliveries(t *testing.T) {
+	storetest.ForEachKind(t, func(t *testing.T, kind string) {
+		ctx := context.Background()
+		rc := receivertest.New(t)
+		rc.Answer(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusGone) })
+		f := setup(t, kind, rc.URL, egress.Options{RootCAs: rc.Pool()})
+		other, err := f.store.AcceptEvent(ctx, models.AcceptEventInput{AccountID: f.account.ID, Type: "dex.swap", Data: `{}`,
+			WorkflowID: workflows.EventWorkflowID, DeliveryWorkflowID: workflows.DeliveryWorkflowID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := f.attempt(t, activities.AttemptInput{NextDelay: time.Minute})
+		if res.Status != models.StatusFailed || res.Reason != models.ReasonGone || res.StatusCode != 410 {
+			t.Fatalf("result %+v, want failed/gone", res)
+		}
+		ep, err := f.store.GetEndpoint(ctx, f.account.ID, f.endpoint.ID)
+		if err != nil || ep.Enabled || ep.DisabledReason != models.ReasonGone || ep.DisabledAt == nil {
+			t.Fatalf("endpoint %+v, %v: want disabled (gone)", ep, err)
+		}
+		if d := f.deliveryNow(t); d.Status != models.StatusFailed || d.Reason != models.ReasonGone {
+			t.Fatalf("delivery %+v", d)
+		}
+		_, ds, _ := f.store.GetEvent(ctx, f.account.ID, other.Event.ID)
+		if ds[0].Status != models.StatusSkipped || ds[0].Reason != models.ReasonEndpointDisabled {
+			t.Fatalf("the endpoint's other delivery %+v, want skipped/endpoint_disabled", ds[0])
+		}
+		// Enabled again by hand: the reason goes.
+		ep, err = f.store.UpdateEndpoint(ctx, f.account.ID, f.endpoint.ID, func(e *models.Endpoint) error { e.Enabled = true; return nil })
+		if err != nil || ep.DisabledReason != "" || ep.DisabledAt != nil {
+			t.Fatalf("enabled endpoint %+v, %v", ep, err)
+		}
+	})
+}

@@ -16,15 +16,18 @@ import (
 // a column rename never changes the API. Times are written in UTC.
 
 type endpointJSON struct {
-	ID          string    `json:"id"`
-	URL         string    `json:"url"`
-	Description string    `json:"description"`
-	EventTypes  []string  `json:"event_types"`
-	Sandbox     bool      `json:"sandbox"`
-	Enabled     bool      `json:"enabled"`
-	Secret      string    `json:"secret,omitempty"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	ID          string   `json:"id"`
+	URL         string   `json:"url"`
+	Description string   `json:"description"`
+	EventTypes  []string `json:"event_types"`
+	Sandbox     bool     `json:"sandbox"`
+	Enabled     bool     `json:"enabled"`
+	Secret      string   `json:"secret,omitempty"`
+	// DisabledReason is "manual" or "gone" while disabled, "" otherwise.
+	DisabledReason string     `json:"disabled_reason"`
+	DisabledAt     *time.Time `json:"disabled_at"`
+	CreatedAt      time.Time  `json:"created_at"`
+	UpdatedAt      time.Time  `json:"updated_at"`
 }
 
 func endpointWire(ep models.Endpoint, withSecret bool) endpointJSON {
@@ -37,6 +40,12 @@ func endpointWire(ep models.Endpoint, withSecret bool) endpointJSON {
 		Enabled:     ep.Enabled,
 		CreatedAt:   ep.CreatedAt.UTC(),
 		UpdatedAt:   ep.UpdatedAt.UTC(),
+
+		DisabledReason: ep.DisabledReason,
+	}
+	if ep.DisabledAt != nil {
+		at := ep.DisabledAt.UTC()
+		out.DisabledAt = &at
 	}
 	if withSecret {
 		out.Secret = ep.Secret

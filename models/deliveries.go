@@ -229,6 +229,11 @@ type AttemptOutcome struct {
 	DeliveryID string
 	Attempt    *Attempt
 	State      DeliveryState
+	// DisableEndpoint, when set, disables the delivery's endpoint with this
+	// reason and ends its other pending deliveries (skipped,
+	// endpoint_disabled): a 410 Gone.
+	DisableEndpoint string
+	EndpointID      string
 }
 
 // FinishAttempts completes several attempts and moves their deliveries, in
@@ -252,6 +257,11 @@ func (s *Store) FinishAttempts(ctx context.Context, outcomes []AttemptOutcome) e
 			if err := setDeliveryState(tx, o.DeliveryID, o.State); err != nil {
 				return err
 			}
+			if o.DisableEndpoint != "" {
+				if err := disableEndpoint(tx, o.EndpointID, o.DisableEndpoint); err != nil {
+					return err
+				}
+			}
 		}
 		return nil
 	})
@@ -259,4 +269,19 @@ func (s *Store) FinishAttempts(ctx context.Context, outcomes []AttemptOutcome) e
 		return fmt.Errorf("finish %d attempts: %w", len(outcomes), err)
 	}
 	return nil
+}
+
+// disableEndpoint disables an endpoint for reason and ends its pending
+// deliveries: their workflows find them ended at their next attempt.
+func disableEndpoint(tx *gorm.DB, endpointID, reason string) error {
+	now := Now()
+	err := tx.Model(&Endpoint{}).Where("id = ?", endpointID).Updates(map[string]any{
+		"enabled": false, "disabled_reason": reason, "disabled_at": now, "updated_at": now,
+	}).Error
+	if err != nil {
+		return err
+	}
+	return tx.Model(&Delivery{}).Where("endpoint_id = ? AND status = ?", endpointID, StatusPending).Updates(map[string]any{
+		"status": StatusSkipped, "reason": ReasonEndpointDisabled, "next_attempt_at": nil, "updated_at": now,
+	}).Error
 }

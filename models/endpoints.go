@@ -79,7 +79,13 @@ func (s *Store) UpdateEndpoint(ctx context.Context, accountID, id string, change
 			return err
 		}
 		ep.UpdatedAt = Now()
-		return tx.Model(&ep).Select("url", "description", "event_types", "sandbox", "enabled", "updated_at").Updates(&ep).Error
+		switch {
+		case ep.Enabled:
+			ep.DisabledReason, ep.DisabledAt = "", nil
+		case ep.DisabledAt == nil:
+			ep.DisabledReason, ep.DisabledAt = ReasonManual, &ep.UpdatedAt
+		}
+		return tx.Model(&ep).Select("url", "description", "event_types", "sandbox", "enabled", "disabled_reason", "disabled_at", "updated_at").Updates(&ep).Error
 	})
 	if err != nil {
 		return Endpoint{}, fmt.Errorf("update endpoint: %w", err)

@@ -105,6 +105,11 @@ var migrations = []migration{
 		`ALTER TABLE api_keys ADD COLUMN name text NOT NULL DEFAULT ''`,
 		`CREATE INDEX api_keys_prefix ON api_keys (prefix)`,
 	}},
+	{version: 3, name: "why and when an endpoint was disabled", statements: []string{
+		`ALTER TABLE endpoints ADD COLUMN disabled_reason text NOT NULL DEFAULT ''`,
+		`ALTER TABLE endpoints ADD COLUMN disabled_at {{timestamp}}`,
+		`CREATE INDEX deliveries_endpoint_status ON deliveries (endpoint_id, status)`,
+	}},
 }
 
 // migrationLockKey is the PostgreSQL advisory lock that serialises

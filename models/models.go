@@ -47,6 +47,10 @@ type Endpoint struct {
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 	DeletedAt   gorm.DeletedAt
+	// DisabledReason says why the endpoint is disabled: "manual" (the API),
+	// "gone" (it answered 410); empty while enabled.
+	DisabledReason string
+	DisabledAt     *time.Time
 }
 
 func (Endpoint) TableName() string { return "endpoints" }
@@ -104,6 +108,8 @@ const (
 	ReasonEndpointDisabled  = "endpoint_disabled"
 	ReasonEndpointDeleted   = "endpoint_deleted"
 	ReasonSandboxMismatch   = "sandbox_mismatch"
+	ReasonGone              = "gone"   // the endpoint answered 410 Gone
+	ReasonManual            = "manual" // disabled through the API
 )
 
 // Delivery is one event on its way to one endpoint.
