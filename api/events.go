@@ -27,6 +27,9 @@ type events struct {
 	store    eventStore
 	launcher Launcher
 	log      *slog.Logger
+	// background bounds the launches under way after their answers; nil
+	// launches in the request.
+	background chan struct{}
 }
 
 type createEventRequest struct {
@@ -94,7 +97,7 @@ func (h *events) create(c *gin.Context) error {
 		return storeFailed(err, "", "") // nothing committed: 503, or 409 for a reused key
 	}
 	if res.Event.WorkflowStartedAt == nil {
-		h.launch(ctx, res.Event)
+		h.startLaunch(ctx, res.Event)
 	}
 	if res.Replayed {
 		c.Header("Idempotent-Replayed", "true")
@@ -108,6 +111,27 @@ const launchTimeout = 10 * time.Second
 // launch starts the event's workflow. The event is committed already, so a
 // failure is logged and left to the sweeper, and the start does not stop
 // when the client hangs up.
+// startLaunch launches the event's workflow after the answer when the API
+// launches in the background (the event is committed: the sweeper starts
+// it if this process dies first), so the client waits for our database
+// alone. When as many launches as allowed are under way it launches in the
+// request instead, which slows clients down rather than piling work up.
+func (h *events) startLaunch(ctx context.Context, ev models.Event) {
+	if h.background == nil {
+		h.launch(ctx, ev)
+		return
+	}
+	select {
+	case h.background <- struct{}{}:
+		go func() {
+			defer func() { <-h.background }()
+			h.launch(ctx, ev)
+		}()
+	default:
+		h.launch(ctx, ev)
+	}
+}
+
 func (h *events) launch(ctx context.Context, ev models.Event) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), launchTimeout)
 	defer cancel()

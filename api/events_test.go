@@ -9,7 +9,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/securo/webhooks/api"
 	"github.com/securo/webhooks/internal/storetest"
 	"github.com/securo/webhooks/models"
 )
@@ -314,5 +316,18 @@ func TestResponsesAreNotHTMLEscaped(t *testing.T) {
 	r := h.do("POST", "/v1/endpoints", h.keyA, `{"url":"https://a.example.com/?a=1&b=<2>"}`).want(t, http.StatusCreated)
 	if !bytes.Contains(r.body, []byte(`"https://a.example.com/?a=1&b=<2>"`)) {
 		t.Errorf("url came back escaped: %s", r.body)
+	}
+}
+
+func TestInTheBackgroundTheAnswerComesFirstAndTheWorkflowStartsAfter(t *testing.T) {
+	h := newHarness(t, "sqlite", func(d *api.Deps) { d.LaunchInBackground = true })
+	h.createEndpoint(h.keyA, `{"url":"https://a.example.com"}`)
+	ev := h.postEvent(h.keyA, `{"type":"dex.swap","data":{}}`)
+	deadline := time.Now().Add(5 * time.Second)
+	for h.launcher.count(ev.ID) != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the event's workflow was never launched")
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

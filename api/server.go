@@ -25,13 +25,21 @@ type Launcher interface {
 	Signal(ctx context.Context, workflowID, signal string) error
 }
 
+// maxBackgroundLaunches bounds the workflow starts under way after their
+// requests were answered.
+const maxBackgroundLaunches = 256
+
 // Deps is what the API is built from.
 type Deps struct {
-	Store          *models.Store
-	Launcher       Launcher
-	TemporalHealth func(ctx context.Context) error // readiness of Temporal; nil = not checked
-	Logger         *slog.Logger                    // nil = discard
-	MaxEndpoints   int                             // per account; 0 = 100
+	// LaunchInBackground answers POST /v1/events as soon as the event is
+	// committed and starts its workflow after; otherwise the answer waits
+	// for the start.
+	LaunchInBackground bool
+	Store              *models.Store
+	Launcher           Launcher
+	TemporalHealth     func(ctx context.Context) error // readiness of Temporal; nil = not checked
+	Logger             *slog.Logger                    // nil = discard
+	MaxEndpoints       int                             // per account; 0 = 100
 	// Guard refuses endpoint URLs whose literal address deliveries could
 	// never reach; nil refuses every private and reserved range.
 	Guard *egress.Guard
@@ -72,6 +80,9 @@ func New(d Deps) http.Handler {
 	}
 	eps := &endpoints{store: d.Store, max: maxEndpoints, guard: guard}
 	evs := &events{store: d.Store, launcher: d.Launcher, log: log}
+	if d.LaunchInBackground {
+		evs.background = make(chan struct{}, maxBackgroundLaunches)
+	}
 	dls := &deliveries{store: d.Store}
 	keys := &apiKeys{store: d.Store}
 	hl := &health{db: d.Store, temporal: d.TemporalHealth, log: log}

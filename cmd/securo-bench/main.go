@@ -45,7 +45,10 @@ var variants = map[string][]string{
 	"wal": {"SECURO_DELIVERY_FAST_PATH=false", "SECURO_EAGER_START=false"},
 	// + every first attempt in one local activity, children for retries only
 	"fastpath": {"SECURO_EAGER_START=false"},
-	// + eager workflow start (API and worker in one process): the default
+	// + eager workflow start (API and worker in one process)
+	"eager": {"SECURO_BACKGROUND_LAUNCH=false"},
+	// + the API answers once the event is committed and starts the
+	// workflow after: the default
 	"optimized": {},
 }
 
@@ -72,7 +75,7 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 	rates := fs.String("rates", "10,25,50,100,200", "open-loop rates in events/s")
 	naiveRates := fs.String("partial-rates", "5,10", "open-loop rates for the variants before optimized (1 endpoint), which back up beyond them")
 	endpoints := fs.String("endpoints", "1,10", "endpoints per event")
-	vars := fs.String("variants", "naive,wal,fastpath,optimized", "service variants to compare (each adds one optimisation)")
+	vars := fs.String("variants", "naive,wal,fastpath,eager,optimized", "service variants to compare (each adds one optimisation)")
 	out := fs.String("out", "bench/results", "where the JSON and PNG go")
 	securoBin := fs.String("securo", "bin/securo", "the securo binary")
 	temporalBin := fs.String("temporal", "bin/temporal", "the Temporal CLI")
@@ -269,7 +272,6 @@ func serviceRuns(ctx context.Context, o options, svc *service, rc, hung *receive
 		}
 		out = append(out, r)
 	}
-	var baseline *runResult
 	isoRate := o.rates[0]
 	closed := func(eps int) error {
 		r, err := svc.run(ctx, rc, nil, loadSpec{name: fmt.Sprintf("closed loop, %d clients", o.clients), endpoints: eps, concurrency: o.clients, duration: o.duration})
@@ -290,9 +292,6 @@ func serviceRuns(ctx context.Context, o options, svc *service, rc, hung *receive
 				return out, nil, err
 			}
 			add(r)
-			if eps == 1 && rate == isoRate {
-				baseline = &out[len(out)-1]
-			}
 		}
 	}
 	if len(o.endpoints) == 1 && o.endpoints[0] == 1 {
@@ -302,9 +301,16 @@ func serviceRuns(ctx context.Context, o options, svc *service, rc, hung *receive
 			return out, nil, err
 		}
 	}
-	if !o.isolation || baseline == nil {
+	if !o.isolation {
 		return out, nil, nil
 	}
+	// The baseline right before the hung run, so both meet the same state.
+	b, err := svc.run(ctx, rc, nil, loadSpec{name: fmt.Sprintf("open loop %.0f/s, isolation baseline", isoRate), endpoints: 1, rate: isoRate, duration: o.duration})
+	if err != nil {
+		return out, nil, err
+	}
+	add(b)
+	baseline := &b
 	hungEndpoints := 100
 	if o.quick {
 		hungEndpoints = 10

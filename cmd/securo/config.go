@@ -35,6 +35,7 @@ type config struct {
 	// docs/performance.md says what each is worth.
 	FastPath               bool
 	EagerStart             bool
+	BackgroundLaunch       bool
 	MaxInFlightPerEndpoint int
 }
 
@@ -62,6 +63,9 @@ func loadConfig(getenv func(string) string, dev bool, dataDir string) (config, e
 		return c, err
 	}
 	if c.EagerStart, err = envBool(getenv, "SECURO_EAGER_START", true); err != nil {
+		return c, err
+	}
+	if c.BackgroundLaunch, err = envBool(getenv, "SECURO_BACKGROUND_LAUNCH", true); err != nil {
 		return c, err
 	}
 	c.MaxInFlightPerEndpoint = activities.DefaultMaxInFlightPerEndpoint

@@ -90,10 +90,11 @@ func (s *stack) serveAPI(ctx context.Context, ln net.Listener) error {
 			_, err := s.temporal.CheckHealth(ctx, &client.CheckHealthRequest{})
 			return err
 		},
-		Logger:       s.log,
-		MaxEndpoints: s.cfg.MaxEndpoints,
-		Guard:        s.cfg.guard(),
-		RateLimit:    s.cfg.RateLimit,
+		Logger:             s.log,
+		MaxEndpoints:       s.cfg.MaxEndpoints,
+		LaunchInBackground: s.cfg.BackgroundLaunch,
+		Guard:              s.cfg.guard(),
+		RateLimit:          s.cfg.RateLimit,
 	})
 	srv := api.NewServer(handler)
 	errc := make(chan error, 1)
