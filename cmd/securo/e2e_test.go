@@ -345,8 +345,8 @@ func TestAFailedAttemptIsRetried(t *testing.T) {
 		}
 		s.waitWorkflowClosed(ev.WorkflowID)
 		if kind == "sqlite" {
-			recordHistory(t, ev.WorkflowID, "event_workflow_fastpath_v2.json")
-			recordHistory(t, d.WorkflowID, "delivery_workflow_from_attempt2_v2.json")
+			recordHistory(t, ev.WorkflowID, "event_workflow_fastpath_jitter_v3.json")
+			recordHistory(t, d.WorkflowID, "delivery_workflow_from_attempt2_jitter_v3.json")
 		}
 	})
 }
@@ -563,6 +563,121 @@ func TestAFailedDeliveryCanBeResentAndRecovered(t *testing.T) {
 		rc.WaitFor(t, before+3, 30*time.Second)
 		if d := s.waitEvent(ev2.ID).Deliveries; len(d) != 2 || d[1].Status != "succeeded" {
 			t.Fatalf("after recover: %+v", d)
+		}
+	})
+}
+
+// waitSteer posts a retry or cancel until the delivery's own workflow runs
+// (right after its first attempt it may not have started yet).
+func (s *service) waitSteer(deliveryID, action string) {
+	s.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		code := s.call("POST", "/v1/deliveries/"+deliveryID+"/"+action, "", nil)
+		if code == http.StatusAccepted {
+			return
+		}
+		if code != http.StatusConflict || time.Now().After(deadline) {
+			s.t.Fatalf("%s %s: %d", action, deliveryID, code)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestOperatorsCanRetryNowOrCancelADeliveryUnderWay(t *testing.T) {
+	storetest.ForEachKind(t, func(t *testing.T, kind string) {
+		rc := receivertest.New(t)
+		var calls atomic.Int32
+		rc.Answer(func(w http.ResponseWriter, r *http.Request) {
+			if calls.Add(1) <= 2 {
+				http.Error(w, "not yet", http.StatusInternalServerError)
+			}
+		})
+		// The second attempt is an hour away: only a retry brings it now.
+		s := startService(t, kind, []*receivertest.Receiver{rc}, serviceOptions{schedule: []time.Duration{0, time.Hour, time.Hour}})
+		s.createEndpoint(`{"url": "` + rc.URL + `"}`)
+		ev := s.emit(`{"type": "dex.swap", "data": {"n": 1}}`)
+		ev2 := s.emit(`{"type": "dex.swap", "data": {"n": 2}}`)
+		rc.WaitFor(t, 2, 30*time.Second)
+
+		d := s.pendingDelivery(ev.ID)
+		s.waitSteer(d.ID, "retry")
+		rc.WaitFor(t, 3, 30*time.Second)
+		if got := s.waitEvent(ev.ID).Deliveries[0]; got.Status != "succeeded" || len(got.Attempts) != 2 {
+			t.Fatalf("after retry now: %+v", got)
+		}
+
+		d2 := s.pendingDelivery(ev2.ID)
+		s.waitSteer(d2.ID, "cancel")
+		if got := s.waitEvent(ev2.ID).Deliveries[0]; got.Status != "skipped" || got.Reason != "canceled" {
+			t.Fatalf("after cancel: %+v", got)
+		}
+		s.waitWorkflowClosed(d2.WorkflowID)
+		if kind == "sqlite" {
+			recordHistory(t, d.WorkflowID, "delivery_workflow_retry_signal_v3.json")
+			recordHistory(t, d2.WorkflowID, "delivery_workflow_cancel_signal_v3.json")
+		}
+		if code := s.call("POST", "/v1/deliveries/"+d2.ID+"/retry", "", nil); code != http.StatusConflict {
+			t.Fatalf("retry of an ended delivery: %d, want 409", code)
+		}
+	})
+}
+
+// pendingDelivery waits until the event's delivery is pending with a next
+// attempt scheduled, and returns it.
+func (s *service) pendingDelivery(eventID string) deliveryJSON {
+	s.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var ev eventJSON
+		s.call("GET", "/v1/events/"+eventID, "", &ev)
+		if len(ev.Deliveries) == 1 && ev.Deliveries[0].Status == "pending" && len(ev.Deliveries[0].Attempts) == 1 && ev.Deliveries[0].Attempts[0].StatusCode != nil {
+			return ev.Deliveries[0]
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("event %s has no pending delivery after an attempt: %+v", eventID, ev.Deliveries)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestGoneAndRetryAfterAreHonoured(t *testing.T) {
+	storetest.ForEachKind(t, func(t *testing.T, kind string) {
+		gone, busy := receivertest.New(t), receivertest.New(t)
+		gone.Answer(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusGone) })
+		var calls atomic.Int32
+		busy.Answer(func(w http.ResponseWriter, r *http.Request) {
+			if calls.Add(1) == 1 {
+				w.Header().Set("Retry-After", "2")
+				w.WriteHeader(http.StatusServiceUnavailable)
+			}
+		})
+		s := startService(t, kind, []*receivertest.Receiver{gone, busy}, serviceOptions{schedule: []time.Duration{0, 100 * time.Millisecond, 100 * time.Millisecond}})
+		g := s.createEndpoint(`{"url": "` + gone.URL + `", "event_types": ["a"]}`)
+		s.createEndpoint(`{"url": "` + busy.URL + `", "event_types": ["b"]}`)
+
+		// 410: the delivery fails at once and the endpoint is disabled.
+		ev := s.emit(`{"type": "a", "data": {}}`)
+		if d := s.waitEvent(ev.ID).Deliveries[0]; d.Status != "failed" || d.Reason != "gone" || len(d.Attempts) != 1 {
+			t.Fatalf("delivery to a gone endpoint: %+v", d)
+		}
+		var ep struct {
+			Enabled        bool   `json:"enabled"`
+			DisabledReason string `json:"disabled_reason"`
+		}
+		s.call("GET", "/v1/endpoints/"+g.ID, "", &ep)
+		if ep.Enabled || ep.DisabledReason != "gone" {
+			t.Fatalf("endpoint after 410: %+v", ep)
+		}
+
+		// Retry-After: 2 s moves the second attempt past its 100 ms.
+		ev2 := s.emit(`{"type": "b", "data": {}}`)
+		got := busy.WaitFor(t, 2, 30*time.Second)
+		if gap := got[1].At.Sub(got[0].At); gap < 1900*time.Millisecond {
+			t.Fatalf("the second attempt came %s after a Retry-After of 2s", gap)
+		}
+		if d := s.waitEvent(ev2.ID).Deliveries[0]; d.Status != "succeeded" || len(d.Attempts) != 2 {
+			t.Fatalf("delivery after Retry-After: %+v", d)
 		}
 	})
 }
