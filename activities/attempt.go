@@ -96,7 +96,7 @@ const StatusThrottled = "throttled"
 func (a *Activities) deliver(ctx context.Context, t models.AttemptTarget, att models.Attempt, nextDelay time.Duration, last bool) (models.AttemptOutcome, AttemptResult) {
 	o := models.AttemptOutcome{DeliveryID: t.Delivery.ID, Attempt: &att}
 	var out postOutcome
-	if signer, err := signing.NewSigner(t.Endpoint.Secret); err != nil {
+	if signer, err := signing.NewSigner(t.Endpoint.SigningSecrets(att.StartedAt)...); err != nil {
 		out = postOutcome{errKind: models.AttemptErrorConnection, detail: "the endpoint's signing secret is unusable: " + err.Error()}
 	} else {
 		out = a.post(ctx, t, signer, att.StartedAt)

@@ -32,3 +32,13 @@ func readJSON(c *gin.Context, v any) ([]byte, error) {
 	}
 	return body, request.DecodeStrict(body, v)
 }
+
+// readOptionalJSON is readJSON for a body the client may leave out, in
+// which case v keeps its defaults.
+func readOptionalJSON(c *gin.Context, v any) error {
+	if c.Request.ContentLength == 0 {
+		return nil
+	}
+	_, err := readJSON(c, v)
+	return err
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -19,6 +20,7 @@ type endpointStore interface {
 	ListEndpoints(ctx context.Context, accountID string, p models.Page) ([]models.Endpoint, string, error)
 	UpdateEndpoint(ctx context.Context, accountID, id string, change func(*models.Endpoint) error) (models.Endpoint, error)
 	DeleteEndpoint(ctx context.Context, accountID, id string) error
+	RotateSecret(ctx context.Context, accountID, id, secret string, grace time.Duration) (models.Endpoint, error)
 }
 
 // endpoints serves /v1/endpoints.
@@ -166,5 +168,50 @@ func (h *endpoints) delete(c *gin.Context) error {
 		return storeFailed(err, "endpoint", id)
 	}
 	c.Status(http.StatusNoContent)
+	return nil
+}
+
+// A rotated secret's predecessor keeps signing for a day unless the
+// request says otherwise, and never for more than a week.
+const (
+	defaultSecretGrace = 24 * time.Hour
+	maxSecretGrace     = 7 * 24 * time.Hour
+)
+
+type rotateSecretRequest struct {
+	GracePeriodSeconds *int64 `json:"grace_period_seconds"` // absent or null = a day
+}
+
+type rotatedSecretJSON struct {
+	Secret                  string     `json:"secret"`
+	PreviousSecretExpiresAt *time.Time `json:"previous_secret_expires_at"`
+}
+
+// rotateSecret gives the endpoint a new secret. Until the grace period ends
+// every delivery is signed with the old one too, so receivers switch
+// without a moment when neither verifies.
+func (h *endpoints) rotateSecret(c *gin.Context) error {
+	ctx, id := c.Request.Context(), c.Param("id")
+	var req rotateSecretRequest
+	if err := readOptionalJSON(c, &req); err != nil {
+		return err
+	}
+	grace := defaultSecretGrace
+	if g := req.GracePeriodSeconds; g != nil {
+		if *g < 0 || *g > int64(maxSecretGrace/time.Second) {
+			return invalid("grace_period_seconds", "grace_period_seconds must be from 0 (the old secret stops at once) to %d (7 days), not %d",
+				int64(maxSecretGrace/time.Second), *g)
+		}
+		grace = time.Duration(*g) * time.Second
+	}
+	secret, err := signing.NewSecret()
+	if err != nil {
+		return err
+	}
+	ep, err := h.store.RotateSecret(ctx, accountID(ctx), id, secret, grace)
+	if err != nil {
+		return storeFailed(err, "endpoint", id)
+	}
+	writeJSON(c, http.StatusOK, rotatedSecretJSON{Secret: ep.Secret, PreviousSecretExpiresAt: utc(ep.PreviousSecretExpiresAt)})
 	return nil
 }

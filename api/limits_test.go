@@ -21,6 +21,7 @@ func TestEveryAnswerCarriesSecurityHeaders(t *testing.T) {
 		"a created endpoint":   h.do("POST", "/v1/endpoints", h.keyA, `{"url":"https://b.example.com"}`),
 		"an endpoint":          h.do("GET", "/v1/endpoints/"+ep.ID, h.keyA, ""),
 		"a secret":             h.do("GET", "/v1/endpoints/"+ep.ID+"/secret", h.keyA, ""),
+		"a rotated secret":     h.do("POST", "/v1/endpoints/"+ep.ID+"/secret/rotate", h.keyA, ""),
 		"a new API key":        h.do("POST", "/v1/api-keys", h.keyA, `{}`),
 		"a validation error":   h.do("POST", "/v1/endpoints", h.keyA, `{"url":"ftp://x"}`),
 		"an unknown route":     h.do("GET", "/nothing", "", ""),

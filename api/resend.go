@@ -37,10 +37,8 @@ type resendRequest struct {
 func (h *resends) resend(c *gin.Context) error {
 	ctx, id := c.Request.Context(), c.Param("id")
 	var req resendRequest
-	if c.Request.ContentLength != 0 {
-		if _, err := readJSON(c, &req); err != nil {
-			return err
-		}
+	if err := readOptionalJSON(c, &req); err != nil {
+		return err
 	}
 	ds, err := h.start(ctx, models.ResendInput{AccountID: accountID(ctx), EventID: id, EndpointID: req.EndpointID})
 	switch {

@@ -100,6 +100,7 @@ func New(d Deps) http.Handler {
 	v1.PATCH("/endpoints/:id", h(eps.update))
 	v1.DELETE("/endpoints/:id", h(eps.delete))
 	v1.GET("/endpoints/:id/secret", h(eps.secret))
+	v1.POST("/endpoints/:id/secret/rotate", h(eps.rotateSecret))
 	v1.GET("/endpoints/:id/deliveries", h(dls.listForEndpoint))
 	v1.POST("/events", h(evs.create))
 	v1.GET("/events", h(evs.list))

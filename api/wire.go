@@ -26,8 +26,12 @@ type endpointJSON struct {
 	// DisabledReason is "manual" or "gone" while disabled, "" otherwise.
 	DisabledReason string     `json:"disabled_reason"`
 	DisabledAt     *time.Time `json:"disabled_at"`
-	CreatedAt      time.Time  `json:"created_at"`
-	UpdatedAt      time.Time  `json:"updated_at"`
+	// PreviousSecretExpiresAt is when the secret the last rotation replaced
+	// stops signing deliveries; null when none is kept. The old secret
+	// itself is never shown.
+	PreviousSecretExpiresAt *time.Time `json:"previous_secret_expires_at"`
+	CreatedAt               time.Time  `json:"created_at"`
+	UpdatedAt               time.Time  `json:"updated_at"`
 }
 
 func endpointWire(ep models.Endpoint, withSecret bool) endpointJSON {
@@ -41,16 +45,23 @@ func endpointWire(ep models.Endpoint, withSecret bool) endpointJSON {
 		CreatedAt:   ep.CreatedAt.UTC(),
 		UpdatedAt:   ep.UpdatedAt.UTC(),
 
-		DisabledReason: ep.DisabledReason,
-	}
-	if ep.DisabledAt != nil {
-		at := ep.DisabledAt.UTC()
-		out.DisabledAt = &at
+		DisabledReason:          ep.DisabledReason,
+		DisabledAt:              utc(ep.DisabledAt),
+		PreviousSecretExpiresAt: utc(ep.PreviousSecretExpiresAt),
 	}
 	if withSecret {
 		out.Secret = ep.Secret
 	}
 	return out
+}
+
+// utc is t in UTC, nil for nil.
+func utc(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
 }
 
 type deliveryJSON struct {
@@ -87,10 +98,8 @@ func deliveryWire(d models.Delivery) deliveryJSON {
 		CreatedAt:  d.CreatedAt.UTC(),
 		UpdatedAt:  d.UpdatedAt.UTC(),
 		Attempts:   make([]attemptJSON, 0, len(d.Attempts)),
-	}
-	if d.NextAttemptAt != nil {
-		t := d.NextAttemptAt.UTC()
-		out.NextAttemptAt = &t
+
+		NextAttemptAt: utc(d.NextAttemptAt),
 	}
 	for _, a := range d.Attempts {
 		out.Attempts = append(out.Attempts, attemptJSON{

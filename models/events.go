@@ -85,7 +85,7 @@ func (s *Store) acceptEvent(ctx context.Context, in AcceptEventInput) (AcceptEve
 			return err
 		}
 		var endpoints []Endpoint
-		if err := tx.Omit("secret").Where("account_id = ? AND sandbox = ?", in.AccountID, in.Sandbox).Order("id").Find(&endpoints).Error; err != nil {
+		if err := tx.Omit(secretColumns...).Where("account_id = ? AND sandbox = ?", in.AccountID, in.Sandbox).Order("id").Find(&endpoints).Error; err != nil {
 			return err
 		}
 		for i := range endpoints {

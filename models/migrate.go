@@ -110,6 +110,10 @@ var migrations = []migration{
 		`ALTER TABLE endpoints ADD COLUMN disabled_at {{timestamp}}`,
 		`CREATE INDEX deliveries_endpoint_status ON deliveries (endpoint_id, status)`,
 	}},
+	{version: 4, name: "endpoint secret rotation: the previous secret, sealed, and when it stops signing", statements: []string{
+		`ALTER TABLE endpoints ADD COLUMN previous_secret text NOT NULL DEFAULT ''`,
+		`ALTER TABLE endpoints ADD COLUMN previous_secret_expires_at {{timestamp}}`,
+	}},
 }
 
 // migrationLockKey is the PostgreSQL advisory lock that serialises

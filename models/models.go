@@ -51,9 +51,24 @@ type Endpoint struct {
 	// "gone" (it answered 410); empty while enabled.
 	DisabledReason string
 	DisabledAt     *time.Time
+	// PreviousSecret is the secret the last rotation replaced: deliveries
+	// are signed with it too until PreviousSecretExpiresAt. Sealed at rest
+	// like Secret; empty when the rotation kept no overlap.
+	PreviousSecret          string
+	PreviousSecretExpiresAt *time.Time
 }
 
 func (Endpoint) TableName() string { return "endpoints" }
+
+// SigningSecrets lists the secrets that sign an attempt started at the given
+// time: the endpoint's secret, then the one it replaced while that one's
+// grace period lasts.
+func (e *Endpoint) SigningSecrets(at time.Time) []string {
+	if e.PreviousSecret != "" && e.PreviousSecretExpiresAt != nil && e.PreviousSecretExpiresAt.After(at) {
+		return []string{e.Secret, e.PreviousSecret}
+	}
+	return []string{e.Secret}
+}
 
 // Matches reports whether the endpoint subscribes to eventType: an empty
 // list or "*" means every type, "dex.*" every type under "dex.".

@@ -50,7 +50,7 @@ func (s *Store) ResendEvent(ctx context.Context, in ResendInput) (Event, []Deliv
 		}
 		var endpoints []Endpoint
 		if len(endpointIDs) > 0 {
-			if err := tx.Omit("secret").Where("id IN ? AND enabled = ? AND sandbox = ?", endpointIDs, true, ev.Sandbox).Order("id").Find(&endpoints).Error; err != nil {
+			if err := tx.Omit(secretColumns...).Where("id IN ? AND enabled = ? AND sandbox = ?", endpointIDs, true, ev.Sandbox).Order("id").Find(&endpoints).Error; err != nil {
 				return err
 			}
 		}

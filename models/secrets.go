@@ -141,11 +141,24 @@ func (b *SecretBox) sealedWithPrimary(stored string) bool {
 	return strings.HasPrefix(stored, sealedPrefix+b.keys[0].id+":")
 }
 
+// reseal returns a stored secret sealed with the sealing key: as it is if it
+// already is (or is empty), opened and sealed again otherwise.
+func (b *SecretBox) reseal(endpointID, stored string) (string, error) {
+	if stored == "" || b.sealedWithPrimary(stored) {
+		return stored, nil
+	}
+	plain, err := b.open(endpointID, stored)
+	if err != nil {
+		return "", err
+	}
+	return b.seal(endpointID, plain)
+}
+
 // secretBoxSetting carries the store's SecretBox in every GORM statement,
 // so the AfterFind hook opens secrets on every path that reads endpoints.
 const secretBoxSetting = "securo:secret_box"
 
-// AfterFind opens the secret of an endpoint read from the database.
+// AfterFind opens the secrets of an endpoint read from the database.
 func (e *Endpoint) AfterFind(tx *gorm.DB) error {
 	if e.Secret == "" {
 		return nil // not selected
@@ -157,5 +170,14 @@ func (e *Endpoint) AfterFind(tx *gorm.DB) error {
 		return fmt.Errorf("open the secret of endpoint %s: %w", e.ID, err)
 	}
 	e.Secret = secret
+	if e.PreviousSecret != "" {
+		if e.PreviousSecret, err = b.open(e.ID, e.PreviousSecret); err != nil {
+			return fmt.Errorf("open the previous secret of endpoint %s: %w", e.ID, err)
+		}
+	}
 	return nil
 }
+
+// secretColumns hold sealed secrets: queries that need no secret omit
+// them, so they are neither read nor opened.
+var secretColumns = []string{"secret", "previous_secret"}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/securo/webhooks/internal/storetest"
 	"github.com/securo/webhooks/models"
@@ -45,11 +46,38 @@ func newKey(t *testing.T) string {
 // rawSecret is the secret column as stored.
 func rawSecret(t *testing.T, s *models.Store, id string) string {
 	t.Helper()
+	return rawColumn(t, s, "secret", id)
+}
+
+// rawColumn is a column of the endpoint as stored.
+func rawColumn(t *testing.T, s *models.Store, column, id string) string {
+	t.Helper()
 	var v string
-	if err := s.DB().Raw("SELECT secret FROM endpoints WHERE id = ?", id).Scan(&v).Error; err != nil {
+	if err := s.DB().Raw("SELECT "+column+" FROM endpoints WHERE id = ?", id).Scan(&v).Error; err != nil {
 		t.Fatal(err)
 	}
 	return v
+}
+
+// noColumnHolds fails the test if a column of endpoints holds one of
+// secrets: in clear, without its prefix, or as its key bytes.
+func noColumnHolds(t *testing.T, s *models.Store, secrets ...string) {
+	t.Helper()
+	var rows []map[string]any
+	if err := s.DB().Raw("SELECT * FROM endpoints").Scan(&rows).Error; err != nil {
+		t.Fatal(err)
+	}
+	for _, row := range rows {
+		for col, v := range row {
+			text := fmt.Sprint(v)
+			for _, secret := range secrets {
+				key, _ := signing.DecodeSecret(secret)
+				if strings.Contains(text, secret[len("whsec_"):]) || bytes.Contains([]byte(text), key) {
+					t.Errorf("endpoints.%s holds a secret: %v", col, v)
+				}
+			}
+		}
+	}
 }
 
 func TestEndpointSecretsAreSealedAtRestAndOpenOnEveryRead(t *testing.T) {
@@ -63,16 +91,7 @@ func TestEndpointSecretsAreSealedAtRestAndOpenOnEveryRead(t *testing.T) {
 			t.Fatalf("CreateEndpoint changed the caller's secret to %q", ep.Secret)
 		}
 
-		var rows []map[string]any
-		if err := s.DB().Raw("SELECT * FROM endpoints").Scan(&rows).Error; err != nil {
-			t.Fatal(err)
-		}
-		key, _ := signing.DecodeSecret(secret)
-		for col, v := range rows[0] {
-			if strings.Contains(fmt.Sprint(v), secret) || strings.Contains(fmt.Sprint(v), secret[len("whsec_"):]) || bytes.Contains([]byte(fmt.Sprint(v)), key) {
-				t.Errorf("endpoints.%s holds the secret: %v", col, v)
-			}
-		}
+		noColumnHolds(t, s, secret)
 		if raw := rawSecret(t, s, ep.ID); !strings.HasPrefix(raw, "sealed:v1:") {
 			t.Errorf("stored secret %q is not sealed", raw)
 		}
@@ -110,8 +129,10 @@ func TestTheSQLiteFileNeverHoldsASecret(t *testing.T) {
 	var secrets []string
 	for range 20 {
 		secret := newSecret(t)
-		secrets = append(secrets, secret)
-		newEndpoint(t, s, acct.ID, func(e *models.Endpoint) { e.Secret = secret })
+		ep := newEndpoint(t, s, acct.ID, func(e *models.Endpoint) { e.Secret = secret })
+		// Rotated with a grace period: the previous secret is on file too.
+		rotated := rotate(t, s, acct.ID, ep.ID, time.Hour)
+		secrets = append(secrets, secret, rotated.Secret)
 	}
 	if err := models.Close(s.DB()); err != nil {
 		t.Fatal(err)
@@ -152,6 +173,16 @@ func TestSealedSecretsOpenOnlyWithTheirKeyAndRow(t *testing.T) {
 			t.Fatalf("GetEndpoint: %v, want ErrWrongEncryptionKey", err)
 		}
 	})
+	t.Run("nor as another endpoint's previous secret", func(t *testing.T) {
+		c := newEndpoint(t, s, acct.ID, func(e *models.Endpoint) { e.Secret = newSecret(t) })
+		if err := s.DB().Exec("UPDATE endpoints SET previous_secret = ?, previous_secret_expires_at = ? WHERE id = ?",
+			rawSecret(t, s, a.ID), time.Now().Add(time.Hour).UTC(), c.ID).Error; err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.GetEndpoint(ctx, acct.ID, c.ID); !errors.Is(err, models.ErrWrongEncryptionKey) {
+			t.Fatalf("GetEndpoint: %v, want ErrWrongEncryptionKey", err)
+		}
+	})
 	t.Run("another key opens nothing", func(t *testing.T) {
 		other := models.NewStore(s.DB(), newBox(t, newKey(t)))
 		if _, err := other.GetEndpoint(ctx, acct.ID, a.ID); !errors.Is(err, models.ErrWrongEncryptionKey) {
@@ -180,6 +211,9 @@ func TestSealSecretsSealsPlaintextAndRotatesKeys(t *testing.T) {
 		s := storetest.Open(t, kind)
 		acct, _ := storetest.Account(t, s, "acme")
 		sealedOld := newEndpoint(t, s, acct.ID, func(e *models.Endpoint) { e.Secret = newSecret(t) })
+		// A rotated endpoint keeps a previous secret, sealed with the old key too.
+		withPrevious := newEndpoint(t, s, acct.ID, func(e *models.Endpoint) { e.Secret = newSecret(t) })
+		withPrevious = rotate(t, s, acct.ID, withPrevious.ID, time.Hour)
 		// A row written before secrets were encrypted.
 		legacy := newEndpoint(t, s, acct.ID, func(e *models.Endpoint) { e.Secret = newSecret(t) })
 		if err := s.DB().Exec("UPDATE endpoints SET secret = ? WHERE id = ?", legacy.Secret, legacy.ID).Error; err != nil {
@@ -192,21 +226,24 @@ func TestSealSecretsSealsPlaintextAndRotatesKeys(t *testing.T) {
 		// New key first, old key still there to open.
 		rotated := models.NewStore(s.DB(), newBox(t, newKeyText, oldKey))
 		n, err := rotated.SealSecrets(ctx)
-		if err != nil || n != 2 {
-			t.Fatalf("SealSecrets = %d, %v; want both rows sealed again", n, err)
+		if err != nil || n != 3 {
+			t.Fatalf("SealSecrets = %d, %v; want the three rows sealed again", n, err)
 		}
 		if n, err := rotated.SealSecrets(ctx); err != nil || n != 0 {
 			t.Fatalf("SealSecrets again = %d, %v; want nothing to do", n, err)
 		}
 		onlyNew := models.NewStore(s.DB(), newBox(t, newKeyText))
-		for _, ep := range []models.Endpoint{sealedOld, legacy} {
+		for _, ep := range []models.Endpoint{sealedOld, legacy, withPrevious} {
 			got, err := onlyNew.GetEndpoint(ctx, acct.ID, ep.ID)
-			if err != nil || got.Secret != ep.Secret {
-				t.Errorf("endpoint %s after rotation: %q, %v", ep.ID, got.Secret, err)
+			if err != nil || got.Secret != ep.Secret || got.PreviousSecret != ep.PreviousSecret {
+				t.Errorf("endpoint %s after rotation: %q, %q, %v", ep.ID, got.Secret, got.PreviousSecret, err)
 			}
 			if raw := rawSecret(t, s, ep.ID); !strings.HasPrefix(raw, "sealed:v1:") || strings.Contains(raw, ep.Secret) {
 				t.Errorf("stored %q", raw)
 			}
+		}
+		if raw := rawPreviousSecret(t, s, withPrevious.ID); !strings.HasPrefix(raw, "sealed:v1:") || strings.Contains(raw, withPrevious.PreviousSecret) {
+			t.Errorf("stored previous secret %q", raw)
 		}
 	})
 }

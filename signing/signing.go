@@ -57,27 +57,46 @@ func DecodeSecret(secret string) ([]byte, error) {
 	return key, nil
 }
 
-// Signer signs with one key; build it once per secret.
+// Signer signs with one key per secret; build it once per set of secrets.
 type Signer struct {
-	key []byte
+	keys [][]byte
 }
 
-// NewSigner decodes secret into a Signer.
-func NewSigner(secret string) (*Signer, error) {
-	key, err := DecodeSecret(secret)
-	if err != nil {
-		return nil, err
+// NewSigner decodes secrets into a Signer: usually one; while a secret is
+// being rotated, the new one and then the old.
+func NewSigner(secrets ...string) (*Signer, error) {
+	if len(secrets) == 0 {
+		return nil, ErrInvalidSecret
 	}
-	return &Signer{key: key}, nil
+	s := &Signer{keys: make([][]byte, len(secrets))}
+	for i, sec := range secrets {
+		key, err := DecodeSecret(sec)
+		if err != nil {
+			return nil, err
+		}
+		s.keys[i] = key
+	}
+	return s, nil
 }
 
-// Sign returns "v1,<base64 HMAC-SHA256 of id.timestamp.body>".
+// Sign returns "v1,<base64 HMAC-SHA256 of id.timestamp.body>" by each key,
+// space-separated in the order of the secrets, so a receiver that holds any
+// one of them verifies the request.
 func (s *Signer) Sign(id string, timestamp time.Time, body []byte) string {
-	return "v1," + base64.StdEncoding.EncodeToString(s.mac(id, timestamp.Unix(), body))
+	const size = len("v1,") + 44 + 1 // 44: base64 of 32 bytes; 1: the space
+	b := make([]byte, 0, len(s.keys)*size)
+	for i, key := range s.keys {
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = append(b, "v1,"...)
+		b = base64.StdEncoding.AppendEncode(b, mac(key, id, timestamp.Unix(), body))
+	}
+	return string(b)
 }
 
-func (s *Signer) mac(id string, unix int64, body []byte) []byte {
-	h := hmac.New(sha256.New, s.key)
+func mac(key []byte, id string, unix int64, body []byte) []byte {
+	h := hmac.New(sha256.New, key)
 	h.Write([]byte(id))
 	h.Write([]byte{'.'})
 	h.Write(strconv.AppendInt(nil, unix, 10))
@@ -89,25 +108,18 @@ func (s *Signer) mac(id string, unix int64, body []byte) []byte {
 // Verifier checks requests against one or more secrets (several while a
 // secret is being rotated).
 type Verifier struct {
-	signers   []*Signer
+	signer    *Signer
 	Tolerance time.Duration
 	Now       func() time.Time
 }
 
 // NewVerifier builds a Verifier that accepts a signature by any of secrets.
 func NewVerifier(secrets ...string) (*Verifier, error) {
-	if len(secrets) == 0 {
-		return nil, ErrInvalidSecret
+	s, err := NewSigner(secrets...)
+	if err != nil {
+		return nil, err
 	}
-	v := &Verifier{Tolerance: DefaultTolerance, Now: time.Now}
-	for _, sec := range secrets {
-		s, err := NewSigner(sec)
-		if err != nil {
-			return nil, err
-		}
-		v.signers = append(v.signers, s)
-	}
-	return v, nil
+	return &Verifier{signer: s, Tolerance: DefaultTolerance, Now: time.Now}, nil
 }
 
 // Verify checks the Standard Webhooks headers of a request against its body.
@@ -143,8 +155,8 @@ func (v *Verifier) VerifyValues(id, timestamp, signatures string, body []byte) e
 		if err != nil {
 			continue
 		}
-		for _, s := range v.signers {
-			if hmac.Equal(got, s.mac(id, unix, body)) {
+		for _, key := range v.signer.keys {
+			if hmac.Equal(got, mac(key, id, unix, body)) {
 				return nil
 			}
 		}

@@ -3,6 +3,7 @@ package signing
 import (
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -26,6 +27,49 @@ func TestSignReproducesTheStandardWebhooksVector(t *testing.T) {
 	got := s.Sign(vectorID, time.Unix(vectorTimestamp, 0), []byte(vectorBody))
 	if got != vectorSignature {
 		t.Fatalf("Sign = %q, want %q", got, vectorSignature)
+	}
+}
+
+func TestASignerOfSeveralSecretsSignsWithEachInOrder(t *testing.T) {
+	other, _ := NewSecret()
+	at := time.Unix(vectorTimestamp, 0)
+	s, err := NewSigner(other, vectorSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := s.Sign(vectorID, at, []byte(vectorBody))
+	first, second, ok := strings.Cut(got, " ")
+	if !ok || second != vectorSignature {
+		t.Fatalf("Sign = %q, want a signature by the first secret, a space, then %q", got, vectorSignature)
+	}
+	for _, secret := range []string{other, vectorSecret} {
+		v, _ := NewVerifier(secret)
+		v.Now = func() time.Time { return at }
+		if err := v.VerifyValues(vectorID, "1614265330", got, []byte(vectorBody)); err != nil {
+			t.Errorf("a receiver holding only one of the secrets: %v", err)
+		}
+	}
+	v, _ := NewVerifier(other)
+	v.Now = func() time.Time { return at }
+	if err := v.VerifyValues(vectorID, "1614265330", first, []byte(vectorBody)); err != nil {
+		t.Errorf("the first signature is not the first secret's: %v", err)
+	}
+	if _, err := NewSigner(); !errors.Is(err, ErrInvalidSecret) {
+		t.Errorf("NewSigner() = %v, want ErrInvalidSecret", err)
+	}
+}
+
+func BenchmarkSign(b *testing.B) {
+	body := []byte(strings.Repeat("x", 512))
+	other, _ := NewSecret()
+	for _, secrets := range [][]string{{vectorSecret}, {vectorSecret, other}} {
+		b.Run("secrets="+strconv.Itoa(len(secrets)), func(b *testing.B) {
+			s, _ := NewSigner(secrets...)
+			b.ReportAllocs()
+			for b.Loop() {
+				s.Sign(vectorID, time.Unix(vectorTimestamp, 0), body)
+			}
+		})
 	}
 }
 

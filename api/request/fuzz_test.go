@@ -37,6 +37,9 @@ type (
 	nameShape struct {
 		Name string `json:"name"`
 	}
+	rotateShape struct {
+		GracePeriodSeconds *int64 `json:"grace_period_seconds"`
+	}
 )
 
 // FuzzDecodeStrict: whatever the body, decoding into any request shape
@@ -52,6 +55,7 @@ func FuzzDecodeStrict(f *testing.F) {
 			func() any { return &patchShape{} },
 			func() any { return &eventShape{} },
 			func() any { return &nameShape{} },
+			func() any { return &rotateShape{} },
 		}
 		v := shapes[int(kind)%len(shapes)]()
 		err := DecodeStrict(body, v)

@@ -411,6 +411,51 @@ func TestSandboxAndLiveNeverCross(t *testing.T) {
 	})
 }
 
+func TestARotatedSecretSignsBesideTheOldOneUntilItsGraceEnds(t *testing.T) {
+	storetest.ForEachKind(t, func(t *testing.T, kind string) {
+		rc := receivertest.New(t)
+		s := startService(t, kind, []*receivertest.Receiver{rc}, serviceOptions{})
+		ep := s.createEndpoint(`{"url": "` + rc.URL + `"}`)
+		rotate := func(body string) (secret string, expires *time.Time) {
+			var r struct {
+				Secret                  string     `json:"secret"`
+				PreviousSecretExpiresAt *time.Time `json:"previous_secret_expires_at"`
+			}
+			if code := s.call("POST", "/v1/endpoints/"+ep.ID+"/secret/rotate", body, &r); code != http.StatusOK {
+				t.Fatalf("rotate %s: %d", body, code)
+			}
+			return r.Secret, r.PreviousSecretExpiresAt
+		}
+		verifies := func(req receivertest.Request, secret string) bool {
+			v, _ := signing.NewVerifier(secret)
+			return v.Verify(req.Header, req.Body) == nil
+		}
+
+		// During the grace period a receiver holding either secret accepts.
+		fresh, expires := rotate(`{"grace_period_seconds": 3600}`)
+		if expires == nil || expires.Before(time.Now().Add(59*time.Minute)) {
+			t.Fatalf("previous secret expires at %v, want in an hour", expires)
+		}
+		s.emit(`{"type": "dex.swap", "data": {"n": 1}}`)
+		got := rc.WaitFor(t, 1, 30*time.Second)[0]
+		if !verifies(got, ep.Secret) || !verifies(got, fresh) {
+			t.Fatalf("webhook-signature %q: the old secret verifies %v, the new one %v",
+				got.Header.Get("webhook-signature"), verifies(got, ep.Secret), verifies(got, fresh))
+		}
+
+		// Without grace the replaced secret stops at once.
+		newest, expires := rotate(`{"grace_period_seconds": 0}`)
+		if expires != nil {
+			t.Fatalf("previous secret expires at %v, want null", expires)
+		}
+		s.emit(`{"type": "dex.swap", "data": {"n": 2}}`)
+		got = rc.WaitFor(t, 2, 30*time.Second)[1]
+		if !verifies(got, newest) || verifies(got, fresh) || verifies(got, ep.Secret) {
+			t.Fatalf("webhook-signature %q after a rotation without grace, want the newest secret's only", got.Header.Get("webhook-signature"))
+		}
+	})
+}
+
 func TestEventsWaitForAWorkerThatStartsLater(t *testing.T) {
 	storetest.ForEachKind(t, func(t *testing.T, kind string) {
 		rc := receivertest.New(t)
