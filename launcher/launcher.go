@@ -24,6 +24,10 @@ type Store interface {
 	UnstartedEvents(ctx context.Context, before time.Time, limit int) ([]models.Event, error)
 }
 
+// eventWorkflowTaskTimeout bounds an event workflow's tasks, which include
+// its first attempts (each POST gives up after 15 s).
+const eventWorkflowTaskTimeout = 30 * time.Second
+
 // Launcher starts event workflows.
 type Launcher struct {
 	client client.Client
@@ -61,6 +65,10 @@ func (l *Launcher) Launch(ctx context.Context, ev models.Event) error {
 		WorkflowIDReusePolicy:                    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
 		EnableEagerStart:                         l.opts.EagerStart,
+		// Longer than a hung first attempt (15 s), so the local activity
+		// that makes it completes within one workflow task instead of
+		// heartbeating new ones.
+		WorkflowTaskTimeout: eventWorkflowTaskTimeout,
 	}, workflows.EventWorkflow, workflows.EventInput{EventID: ev.ID, Schedule: l.opts.Schedule, FastPath: l.opts.FastPath,
 		Sandbox: ev.Sandbox, SandboxSchedule: l.opts.SandboxSchedule})
 	var already *serviceerror.WorkflowExecutionAlreadyStarted

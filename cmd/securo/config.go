@@ -36,6 +36,7 @@ type config struct {
 	FastPath               bool
 	EagerStart             bool
 	BackgroundLaunch       bool
+	PprofAddr              string // SECURO_PPROF_ADDR: Go's profiler, off by default
 	MaxInFlightPerEndpoint int
 }
 
@@ -49,6 +50,7 @@ func loadConfig(getenv func(string) string, dev bool, dataDir string) (config, e
 		TemporalNamespace: envOr(getenv, "TEMPORAL_NAMESPACE", "default"),
 		TaskQueue:         envOr(getenv, "SECURO_TASK_QUEUE", "securo-webhooks"),
 		CAFile:            getenv("SECURO_CA_FILE"),
+		PprofAddr:         getenv("SECURO_PPROF_ADDR"),
 		Schedule:          workflows.DefaultSchedule,
 		SandboxSchedule:   workflows.DefaultSandboxSchedule,
 		MaxEndpoints:      100,

@@ -51,11 +51,16 @@ func openStack(ctx context.Context, cfg config, log *slog.Logger) (*stack, error
 	} else if n > 0 {
 		log.Info("sealed endpoint secrets with the current encryption key", "endpoints", n)
 	}
-	tc, err := client.NewLazyClient(client.Options{
+	opts := client.Options{
 		HostPort:  cfg.TemporalAddress,
 		Namespace: cfg.TemporalNamespace,
 		Logger:    sdklog.NewStructuredLogger(slog.New(warnOnly{log.Handler()})),
-	})
+	}
+	if isLoopback(cfg.TemporalAddress) {
+		// gzip of every request costs CPU and saves nothing on loopback.
+		opts.ConnectionOptions.GrpcCompression = &client.GrpcCompressionNone{}
+	}
+	tc, err := client.NewLazyClient(opts)
 	if err != nil {
 		closeDB(db)
 		return nil, fmt.Errorf("temporal client: %w", err)
@@ -140,6 +145,7 @@ func (s *stack) runBoth(ctx context.Context, ln net.Listener) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errc := make(chan error, 2)
+	servePprof(s.cfg.PprofAddr, s.log)
 	go func() { errc <- s.serveAPI(ctx, ln) }()
 	go func() { errc <- s.runWorker(ctx) }()
 	first := <-errc
@@ -201,4 +207,17 @@ type warnOnly struct{ slog.Handler }
 
 func (h warnOnly) Enabled(ctx context.Context, l slog.Level) bool {
 	return l >= slog.LevelWarn && h.Handler.Enabled(ctx, l)
+}
+
+// isLoopback reports whether a host:port names this machine.
+func isLoopback(hostPort string) bool {
+	host, _, err := net.SplitHostPort(hostPort)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
