@@ -38,6 +38,11 @@ func TestUnauthorized(t *testing.T) {
 		{"GET", "/v1/api-keys", ""},
 		{"POST", "/v1/api-keys", `{"name":"x"}`},
 		{"DELETE", "/v1/api-keys/key_x", ""},
+		{"POST", "/v1/events/evt_x/resend", ""},
+		{"POST", "/v1/endpoints/ep_x/recover", `{"since":"2020-01-01T00:00:00Z"}`},
+		{"GET", "/v1/deliveries/dlv_x", ""},
+		{"POST", "/v1/deliveries/dlv_x/retry", ""},
+		{"POST", "/v1/deliveries/dlv_x/cancel", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -73,6 +78,7 @@ func TestAccountIsolation(t *testing.T) {
 		epB := h.createEndpoint(h.keyB, `{"url":"https://b.example.com"}`)
 		evB := h.postEvent(h.keyB, `{"type":"order.created","data":{}}`)
 		keyA := h.createAPIKey(h.keyA, "a's second key")
+		dlvA := h.getEvent(h.keyA, evA.ID).Deliveries[0].ID
 
 		// B asking for A's objects gets the answer a missing id gets.
 		routes := []struct {
@@ -86,6 +92,11 @@ func TestAccountIsolation(t *testing.T) {
 			{"B cannot list A's endpoint deliveries", "GET", "/v1/endpoints/%s/deliveries", "", epA.ID},
 			{"B cannot get A's event", "GET", "/v1/events/%s", "", evA.ID},
 			{"B cannot revoke A's API key", "DELETE", "/v1/api-keys/%s", "", keyA.ID},
+			{"B cannot resend A's event", "POST", "/v1/events/%s/resend", "", evA.ID},
+			{"B cannot recover A's endpoint", "POST", "/v1/endpoints/%s/recover", `{"since":"2020-01-01T00:00:00Z"}`, epA.ID},
+			{"B cannot get A's delivery", "GET", "/v1/deliveries/%s", "", dlvA},
+			{"B cannot retry A's delivery", "POST", "/v1/deliveries/%s/retry", "", dlvA},
+			{"B cannot cancel A's delivery", "POST", "/v1/deliveries/%s/cancel", "", dlvA},
 		}
 		for _, rt := range routes {
 			t.Run(rt.name, func(t *testing.T) {
