@@ -4,8 +4,11 @@ package activities
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"time"
+
+	"go.temporal.io/sdk/activity"
 
 	"github.com/securo/webhooks/models"
 )
@@ -17,7 +20,8 @@ type Store interface {
 	LoadEventTargets(ctx context.Context, eventID string) ([]models.AttemptTarget, error)
 	StartAttempts(ctx context.Context, attempts []models.Attempt) error
 	BeginEventAttempts(ctx context.Context, eventID string, attempts []models.Attempt) error
-	FinishAttempts(ctx context.Context, outcomes []models.AttemptOutcome) error
+	FinishAttempts(ctx context.Context, outcomes []models.AttemptOutcome) ([]models.Event, error)
+	FinishDelivery(ctx context.Context, deliveryID string, state models.DeliveryState, emit *models.AcceptEventInput) ([]models.Event, error)
 	SetDeliveryState(ctx context.Context, deliveryID string, state models.DeliveryState) error
 	MarkWorkflowStarted(ctx context.Context, eventID string) error
 }
@@ -25,11 +29,40 @@ type Store interface {
 // Activities are registered once on the worker; workflows call them through
 // a typed nil pointer so names cannot drift.
 type Activities struct {
-	store     Store
-	client    *http.Client
-	userAgent string
-	now       func() time.Time
-	limiter   *endpointLimiter
+	store            Store
+	client           *http.Client
+	userAgent        string
+	now              func() time.Time
+	limiter          *endpointLimiter
+	autoDisableAfter time.Duration
+	launcher         Launcher
+	ids              WorkflowIDs
+}
+
+// Launcher starts the workflow of an operational event right away; without
+// one, the sweeper starts it.
+type Launcher interface {
+	Launch(ctx context.Context, ev models.Event) error
+}
+
+// WorkflowIDs name the workflows of the operational events the activities
+// write (workflows.EventWorkflowID and DeliveryWorkflowID).
+type WorkflowIDs struct {
+	Event, Delivery func(id string) string
+}
+
+// DefaultAutoDisableAfter is how long an endpoint's attempts may all fail
+// before it is disabled (reason failing).
+const DefaultAutoDisableAfter = 5 * 24 * time.Hour
+
+// Options shape the activities; zero values take the defaults.
+type Options struct {
+	// MaxInFlightPerEndpoint caps concurrent attempts per endpoint in this
+	// process.
+	MaxInFlightPerEndpoint int
+	AutoDisableAfter       time.Duration
+	Launcher               Launcher
+	WorkflowIDs            WorkflowIDs
 }
 
 // DefaultMaxInFlightPerEndpoint caps the attempts one worker process makes
@@ -37,14 +70,38 @@ type Activities struct {
 const DefaultMaxInFlightPerEndpoint = 64
 
 // New builds the activities from their dependencies. client is the shared
-// delivery client (see package egress); maxPerEndpoint caps concurrent
-// attempts per endpoint in this process (0: the default).
-func New(store Store, client *http.Client, version string, maxPerEndpoint int) *Activities {
-	if maxPerEndpoint <= 0 {
-		maxPerEndpoint = DefaultMaxInFlightPerEndpoint
+// delivery client (see package egress).
+func New(store Store, client *http.Client, version string, o Options) *Activities {
+	if o.MaxInFlightPerEndpoint <= 0 {
+		o.MaxInFlightPerEndpoint = DefaultMaxInFlightPerEndpoint
+	}
+	if o.AutoDisableAfter <= 0 {
+		o.AutoDisableAfter = DefaultAutoDisableAfter
 	}
 	return &Activities{store: store, client: client, userAgent: "Securo-Webhooks/" + version, now: time.Now,
-		limiter: newEndpointLimiter(maxPerEndpoint)}
+		limiter: newEndpointLimiter(o.MaxInFlightPerEndpoint), autoDisableAfter: o.AutoDisableAfter,
+		launcher: o.Launcher, ids: o.WorkflowIDs}
+}
+
+// at is the time an attempt is judged at: the workflow's, else the clock.
+func (a *Activities) at(workflowNow time.Time) time.Time {
+	if workflowNow.IsZero() {
+		return a.now()
+	}
+	return workflowNow
+}
+
+// launch starts the workflows of operational events just written; one that
+// fails is left to the sweeper.
+func (a *Activities) launch(ctx context.Context, events []models.Event) {
+	if a.launcher == nil {
+		return
+	}
+	for _, ev := range events {
+		if err := a.launcher.Launch(ctx, ev); err != nil {
+			activity.GetLogger(ctx).Warn("starting an operational event's workflow failed; the sweeper will", "event", ev.ID, "error", err)
+		}
+	}
 }
 
 // PendingInput names an event.
@@ -89,6 +146,27 @@ type FinishInput struct {
 }
 
 // FinishDelivery records a delivery's final state.
+// A delivery that fails for good emits delivery.failed, unless it was itself
+// delivering an operational event (no loops).
 func (a *Activities) FinishDelivery(ctx context.Context, in FinishInput) error {
-	return a.store.SetDeliveryState(ctx, in.DeliveryID, models.DeliveryState{Status: in.Status, Reason: in.Reason})
+	var emit *models.AcceptEventInput
+	if in.Status == models.StatusFailed {
+		t, err := a.store.LoadAttemptTarget(ctx, in.DeliveryID)
+		if err != nil {
+			return err
+		}
+		if !models.IsOperational(t.Event.Type) {
+			data, _ := json.Marshal(map[string]any{
+				"delivery_id": t.Delivery.ID, "event_id": t.Event.ID, "event_type": t.Event.Type,
+				"endpoint_id": t.Endpoint.ID, "url": t.Endpoint.URL, "reason": in.Reason, "last_error": t.Endpoint.LastError,
+			})
+			emit = a.operational(t.Endpoint, models.EventDeliveryFailed, data)
+		}
+	}
+	emitted, err := a.store.FinishDelivery(ctx, in.DeliveryID, models.DeliveryState{Status: in.Status, Reason: in.Reason}, emit)
+	if err != nil {
+		return err
+	}
+	a.launch(ctx, emitted)
+	return nil
 }

@@ -38,6 +38,9 @@ type AttemptInput struct {
 	Number     int
 	NextDelay  time.Duration
 	Last       bool
+	// Now is the workflow's time: how long an endpoint has been failing is
+	// judged by it (zero, in inputs recorded before it: the clock).
+	Now time.Time
 }
 
 // AttemptResult is how the attempt ended: Status is the delivery's status
@@ -80,10 +83,12 @@ func (a *Activities) Attempt(ctx context.Context, in AttemptInput) (AttemptResul
 	if err := a.store.StartAttempts(ctx, []models.Attempt{att}); err != nil {
 		return AttemptResult{}, err
 	}
-	o, res := a.deliver(ctx, t, att, in.NextDelay, in.Last)
-	if err := a.store.FinishAttempts(ctx, []models.AttemptOutcome{o}); err != nil {
+	o, res := a.deliver(ctx, t, att, in.NextDelay, in.Last, a.at(in.Now))
+	emitted, err := a.store.FinishAttempts(ctx, []models.AttemptOutcome{o})
+	if err != nil {
 		return AttemptResult{}, err
 	}
+	a.launch(ctx, emitted)
 	return res, nil
 }
 
@@ -93,8 +98,8 @@ const StatusThrottled = "throttled"
 
 // deliver POSTs one attempt that was recorded as started and says how it
 // ended; the caller records the outcome.
-func (a *Activities) deliver(ctx context.Context, t models.AttemptTarget, att models.Attempt, nextDelay time.Duration, last bool) (models.AttemptOutcome, AttemptResult) {
-	o := models.AttemptOutcome{DeliveryID: t.Delivery.ID, Attempt: &att}
+func (a *Activities) deliver(ctx context.Context, t models.AttemptTarget, att models.Attempt, nextDelay time.Duration, last bool, at time.Time) (models.AttemptOutcome, AttemptResult) {
+	o := models.AttemptOutcome{DeliveryID: t.Delivery.ID, Attempt: &att, EndpointID: t.Endpoint.ID}
 	var out postOutcome
 	if signer, err := signing.NewSigner(t.Endpoint.SigningSecrets(att.StartedAt)...); err != nil {
 		out = postOutcome{errKind: models.AttemptErrorConnection, detail: "the endpoint's signing secret is unusable: " + err.Error()}
@@ -107,18 +112,26 @@ func (a *Activities) deliver(ctx context.Context, t models.AttemptTarget, att mo
 		att.StatusCode = &out.statusCode
 	}
 	att.Error, att.ErrorDetail, att.ResponseBody = out.errKind, out.detail, out.kept
-	o.State = models.DeliveryState{Status: models.StatusSucceeded}
 	res := AttemptResult{StatusCode: out.statusCode, Error: out.errKind}
-	if out.statusCode == http.StatusGone {
+	if out.errKind == "" {
+		o.State, o.Recovered = models.DeliveryState{Status: models.StatusSucceeded}, true
+		res.Status = o.State.Status
+		return o, res
+	}
+	o.Failing, o.LastError = &at, out.detail
+	switch {
+	case out.statusCode == http.StatusGone:
 		// Standard Webhooks: 410 means the receiver is gone for good. The
 		// endpoint is disabled at once and this delivery fails; its other
 		// pending deliveries end with it (in the same transaction).
 		o.State = models.DeliveryState{Status: models.StatusFailed, Reason: models.ReasonGone}
-		o.DisableEndpoint, o.EndpointID = models.ReasonGone, t.Endpoint.ID
-		res.Status, res.Reason = o.State.Status, o.State.Reason
-		return o, res
-	}
-	if out.errKind != "" {
+		a.disable(&o, t, models.ReasonGone, at)
+	case t.Endpoint.FailingSince != nil && at.Sub(*t.Endpoint.FailingSince) >= a.autoDisableAfter:
+		// Every attempt has failed for as long as we wait: the endpoint is
+		// disabled (failing), and this delivery ends with its others.
+		o.State = models.DeliveryState{Status: models.StatusSkipped, Reason: models.ReasonEndpointDisabled}
+		a.disable(&o, t, models.ReasonFailing, at)
+	default:
 		o.State.Status = models.StatusPending
 		if !last {
 			res.NextDelay = retry.Next(nextDelay, out.retryAfter)
@@ -126,8 +139,26 @@ func (a *Activities) deliver(ctx context.Context, t models.AttemptTarget, att mo
 			o.State.NextAttemptAt = &next
 		}
 	}
-	res.Status = o.State.Status
+	res.Status, res.Reason = o.State.Status, o.State.Reason
 	return o, res
+}
+
+// disable makes the outcome disable the endpoint for reason and emit the
+// operational event endpoint.disabled about it.
+func (a *Activities) disable(o *models.AttemptOutcome, t models.AttemptTarget, reason string, at time.Time) {
+	o.DisableEndpoint = reason
+	data, _ := json.Marshal(map[string]any{
+		"endpoint_id": t.Endpoint.ID, "url": t.Endpoint.URL, "reason": reason,
+		"disabled_at": at.UTC().Format(time.RFC3339Nano), "last_error": o.LastError,
+	})
+	o.Emit = a.operational(t.Endpoint, models.EventEndpointDisabled, data)
+}
+
+// operational is an event of the endpoint's account about the endpoint,
+// with its sandbox state, never sent to the endpoint itself.
+func (a *Activities) operational(ep models.Endpoint, eventType string, data []byte) *models.AcceptEventInput {
+	return &models.AcceptEventInput{AccountID: ep.AccountID, Type: eventType, Data: string(data), Sandbox: ep.Sandbox,
+		ExcludeEndpointID: ep.ID, WorkflowID: a.ids.Event, DeliveryWorkflowID: a.ids.Delivery}
 }
 
 func skipReason(t models.AttemptTarget) string {

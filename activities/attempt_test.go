@@ -20,6 +20,9 @@ import (
 	"github.com/securo/webhooks/workflows"
 )
 
+// testOptions are the defaults, with the workflow ids operational events need.
+var testOptions = activities.Options{WorkflowIDs: activities.WorkflowIDs{Event: workflows.EventWorkflowID, Delivery: workflows.DeliveryWorkflowID}}
+
 type fixture struct {
 	store    *models.Store
 	acts     *activities.Activities
@@ -53,7 +56,7 @@ func setup(t *testing.T, kind, url string, opts egress.Options) *fixture {
 	if opts.Guard == nil {
 		opts.Guard = &egress.Guard{AllowPrivate: true}
 	}
-	f.acts = activities.New(f.store, egress.NewClient(opts), "test", 0)
+	f.acts = activities.New(f.store, egress.NewClient(opts), "test", testOptions)
 	var ts testsuite.WorkflowTestSuite
 	f.env = ts.NewTestActivityEnvironment()
 	f.env.RegisterActivity(f.acts)

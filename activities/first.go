@@ -18,6 +18,8 @@ type FirstAttemptsInput struct {
 	// Jitter spreads NextDelay per delivery (retry.Jitter of attempt 2), as
 	// the delivery's workflow will.
 	Jitter bool
+	// Now is the workflow's time (see AttemptInput.Now).
+	Now time.Time
 }
 
 // FirstAttempt is how one delivery's first attempt ended; ids only.
@@ -81,7 +83,7 @@ func (a *Activities) FirstAttempts(ctx context.Context, in FirstAttemptsInput) (
 			if in.Jitter {
 				next = retry.Jitter(targets[i].Delivery.ID, 2, next)
 			}
-			outcomes[i], out.Deliveries[i].Result = a.deliver(ctx, targets[i], started[j], next, in.Last)
+			outcomes[i], out.Deliveries[i].Result = a.deliver(ctx, targets[i], started[j], next, in.Last, a.at(in.Now))
 		}()
 	}
 	wg.Wait()
@@ -96,8 +98,10 @@ func (a *Activities) FirstAttempts(ctx context.Context, in FirstAttemptsInput) (
 		}
 		done = append(done, o)
 	}
-	if err := a.store.FinishAttempts(ctx, done); err != nil {
+	emitted, err := a.store.FinishAttempts(ctx, done)
+	if err != nil {
 		return FirstAttemptsResult{}, err
 	}
+	a.launch(ctx, emitted)
 	return out, nil
 }

@@ -48,7 +48,7 @@ func TestFirstAttemptsDeliverEveryEndpointOfAnEventAtOnce(t *testing.T) {
 
 		pool := ok.Pool()
 		pool.AddCert(failing.Certificate())
-		acts := activities.New(store, egress.NewClient(egress.Options{Guard: &egress.Guard{AllowPrivate: true}, RootCAs: pool}), "test", 0)
+		acts := activities.New(store, egress.NewClient(egress.Options{Guard: &egress.Guard{AllowPrivate: true}, RootCAs: pool}), "test", testOptions)
 		var ts testsuite.WorkflowTestSuite
 		env := ts.NewTestActivityEnvironment()
 		env.RegisterActivity(acts)
@@ -124,7 +124,9 @@ func TestAnEndpointAtItsInFlightCapIsThrottledNotAttempted(t *testing.T) {
 		}
 		ids = append(ids, res.Deliveries[0].ID)
 	}
-	acts := activities.New(store, egress.NewClient(egress.Options{Guard: &egress.Guard{AllowPrivate: true}, RootCAs: slow.Pool()}), "test", 1)
+	capped := testOptions
+	capped.MaxInFlightPerEndpoint = 1
+	acts := activities.New(store, egress.NewClient(egress.Options{Guard: &egress.Guard{AllowPrivate: true}, RootCAs: slow.Pool()}), "test", capped)
 	var ts testsuite.WorkflowTestSuite
 	first := ts.NewTestActivityEnvironment()
 	first.RegisterActivity(acts)

@@ -42,6 +42,9 @@ func (r createEventRequest) validate() error {
 	if err := validateEventType(r.Type); err != nil {
 		return err
 	}
+	if models.IsOperational(r.Type) {
+		return invalid("type", "%s is reserved for the events Securo emits about your endpoints; subscribe an endpoint to it to receive them", r.Type)
+	}
 	switch {
 	case r.Data == nil:
 		return invalid("data", "data is required: a JSON object with the event's payload")

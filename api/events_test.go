@@ -331,3 +331,15 @@ func TestInTheBackgroundTheAnswerComesFirstAndTheWorkflowStartsAfter(t *testing.
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+func TestClientsCannotEmitOperationalEvents(t *testing.T) {
+	h := newHarness(t, "sqlite")
+	for _, typ := range []string{"endpoint.disabled", "delivery.failed"} {
+		h.do("POST", "/v1/events", h.keyA, `{"type":"`+typ+`","data":{}}`).wantError(t, http.StatusUnprocessableEntity, "validation_failed", "type")
+	}
+	var l list[event]
+	h.do("GET", "/v1/events", h.keyA, "").want(t, http.StatusOK).decode(t, &l)
+	if len(l.Data) != 0 {
+		t.Fatalf("a refused event was stored: %+v", l.Data)
+	}
+}

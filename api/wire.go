@@ -23,9 +23,14 @@ type endpointJSON struct {
 	Sandbox     bool     `json:"sandbox"`
 	Enabled     bool     `json:"enabled"`
 	Secret      string   `json:"secret,omitempty"`
-	// DisabledReason is "manual" or "gone" while disabled, "" otherwise.
+	// DisabledReason is "manual", "gone" or "failing" while disabled, ""
+	// otherwise.
 	DisabledReason string     `json:"disabled_reason"`
 	DisabledAt     *time.Time `json:"disabled_at"`
+	// FailingSince is when its attempts started failing without a success
+	// since; LastError the latest failure.
+	FailingSince *time.Time `json:"failing_since"`
+	LastError    string     `json:"last_error"`
 	// PreviousSecretExpiresAt is when the secret the last rotation replaced
 	// stops signing deliveries; null when none is kept. The old secret
 	// itself is never shown.
@@ -47,6 +52,8 @@ func endpointWire(ep models.Endpoint, withSecret bool) endpointJSON {
 
 		DisabledReason:          ep.DisabledReason,
 		DisabledAt:              utc(ep.DisabledAt),
+		FailingSince:            utc(ep.FailingSince),
+		LastError:               ep.LastError,
 		PreviousSecretExpiresAt: utc(ep.PreviousSecretExpiresAt),
 	}
 	if withSecret {

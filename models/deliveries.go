@@ -120,7 +120,8 @@ type DeliveryState struct {
 // FinishAttempt completes the attempt row and moves its delivery to state,
 // in one transaction.
 func (s *Store) FinishAttempt(ctx context.Context, a Attempt, state DeliveryState) error {
-	return s.FinishAttempts(ctx, []AttemptOutcome{{DeliveryID: a.DeliveryID, Attempt: &a, State: state}})
+	_, err := s.FinishAttempts(ctx, []AttemptOutcome{{DeliveryID: a.DeliveryID, Attempt: &a, State: state}})
+	return err
 }
 
 // SetDeliveryState moves a delivery to state.
@@ -234,14 +235,23 @@ type AttemptOutcome struct {
 	// endpoint_disabled): a 410 Gone.
 	DisableEndpoint string
 	EndpointID      string
+	// Failing records a failed attempt at that time on the endpoint (the
+	// start of its failing streak, if none is running) with LastError;
+	// Recovered ends the streak: a success.
+	Failing   *time.Time
+	LastError string
+	Recovered bool
+	// Emit is an operational event written in the same transaction.
+	Emit *AcceptEventInput
 }
 
 // FinishAttempts completes several attempts and moves their deliveries, in
-// one transaction.
-func (s *Store) FinishAttempts(ctx context.Context, outcomes []AttemptOutcome) error {
+// one transaction, and returns the operational events it wrote.
+func (s *Store) FinishAttempts(ctx context.Context, outcomes []AttemptOutcome) ([]Event, error) {
 	if len(outcomes) == 0 {
-		return nil
+		return nil, nil
 	}
+	var emitted []Event
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		for _, o := range outcomes {
 			if o.Attempt != nil {
@@ -257,18 +267,69 @@ func (s *Store) FinishAttempts(ctx context.Context, outcomes []AttemptOutcome) e
 			if err := setDeliveryState(tx, o.DeliveryID, o.State); err != nil {
 				return err
 			}
+			if err := recordStreak(tx, o); err != nil {
+				return err
+			}
 			if o.DisableEndpoint != "" {
 				if err := disableEndpoint(tx, o.EndpointID, o.DisableEndpoint); err != nil {
 					return err
 				}
 			}
+			if o.Emit != nil {
+				ev, _, err := insertEvent(tx, *o.Emit, Now())
+				if err != nil {
+					return err
+				}
+				emitted = append(emitted, ev)
+			}
 		}
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("finish %d attempts: %w", len(outcomes), err)
+		return nil, fmt.Errorf("finish %d attempts: %w", len(outcomes), err)
+	}
+	return emitted, nil
+}
+
+// recordStreak keeps the endpoint's failing streak: started by a failure
+// when none is running, ended by a success.
+func recordStreak(tx *gorm.DB, o AttemptOutcome) error {
+	switch {
+	case o.EndpointID == "":
+		return nil
+	case o.Recovered:
+		return tx.Model(&Endpoint{}).Where("id = ? AND failing_since IS NOT NULL", o.EndpointID).
+			Updates(map[string]any{"failing_since": nil, "last_error": ""}).Error
+	case o.Failing != nil:
+		return tx.Model(&Endpoint{}).Where("id = ?", o.EndpointID).Updates(map[string]any{
+			"failing_since": gorm.Expr("COALESCE(failing_since, ?)", o.Failing.UTC().Truncate(time.Microsecond)),
+			"last_error":    o.LastError,
+		}).Error
 	}
 	return nil
+}
+
+// FinishDelivery ends a delivery and writes an operational event about it
+// (when emit is set) in one transaction.
+func (s *Store) FinishDelivery(ctx context.Context, deliveryID string, state DeliveryState, emit *AcceptEventInput) ([]Event, error) {
+	var emitted []Event
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := setDeliveryState(tx, deliveryID, state); err != nil {
+			return err
+		}
+		if emit != nil {
+			ev, _, err := insertEvent(tx, *emit, Now())
+			if err != nil {
+				return err
+			}
+			emitted = append(emitted, ev)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("finish delivery %s: %w", deliveryID, err)
+	}
+	return emitted, nil
 }
 
 // disableEndpoint disables an endpoint for reason and ends its pending

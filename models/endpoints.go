@@ -74,17 +74,20 @@ func (s *Store) UpdateEndpoint(ctx context.Context, accountID, id string, change
 		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("account_id = ? AND id = ?", accountID, id).Take(&ep).Error; err != nil {
 			return notFound(err, "endpoint", id)
 		}
+		wasEnabled := ep.Enabled
 		if err := change(&ep); err != nil {
 			return err
 		}
 		ep.UpdatedAt = Now()
 		switch {
+		case ep.Enabled && !wasEnabled:
+			// Enabled again: a fresh start, no failing streak.
+			ep.DisabledReason, ep.DisabledAt, ep.FailingSince, ep.LastError = "", nil, nil, ""
 		case ep.Enabled:
-			ep.DisabledReason, ep.DisabledAt = "", nil
 		case ep.DisabledAt == nil:
 			ep.DisabledReason, ep.DisabledAt = ReasonManual, &ep.UpdatedAt
 		}
-		return tx.Model(&ep).Select("url", "description", "event_types", "sandbox", "enabled", "disabled_reason", "disabled_at", "updated_at").Updates(&ep).Error
+		return tx.Model(&ep).Select("url", "description", "event_types", "sandbox", "enabled", "disabled_reason", "disabled_at", "failing_since", "last_error", "updated_at").Updates(&ep).Error
 	})
 	if err != nil {
 		return Endpoint{}, fmt.Errorf("update endpoint: %w", err)

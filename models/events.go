@@ -20,6 +20,9 @@ type AcceptEventInput struct {
 	Sandbox        bool
 	IdempotencyKey string // optional
 	RequestHash    string // of the request body, to tell a replay from a conflict
+	// ExcludeEndpointID is an endpoint the event never goes to: the one an
+	// operational event is about.
+	ExcludeEndpointID string
 	// WorkflowID and DeliveryWorkflowID name the Temporal workflows of the
 	// event and of each of its deliveries.
 	WorkflowID         func(eventID string) string
@@ -79,35 +82,13 @@ func (s *Store) acceptEvent(ctx context.Context, in AcceptEventInput) (AcceptEve
 			}
 		}
 
-		id := NewID("evt")
-		res.Event = Event{ID: id, AccountID: in.AccountID, Type: in.Type, Data: in.Data, Sandbox: in.Sandbox, WorkflowID: in.WorkflowID(id), CreatedAt: now}
-		if err := tx.Create(&res.Event).Error; err != nil {
+		var err error
+		res.Event, res.Deliveries, err = insertEvent(tx, in, now)
+		if err != nil {
 			return err
-		}
-		var endpoints []Endpoint
-		if err := tx.Omit(secretColumns...).Where("account_id = ? AND sandbox = ?", in.AccountID, in.Sandbox).Order("id").Find(&endpoints).Error; err != nil {
-			return err
-		}
-		for i := range endpoints {
-			ep := &endpoints[i]
-			if !ep.Matches(in.Type) {
-				continue
-			}
-			dlvID := NewID("dlv")
-			d := Delivery{ID: dlvID, AccountID: in.AccountID, EventID: id, EndpointID: ep.ID, Status: StatusPending,
-				WorkflowID: in.DeliveryWorkflowID(dlvID), NextAttemptAt: &now, CreatedAt: now, UpdatedAt: now}
-			if !ep.Enabled {
-				d.Status, d.Reason, d.NextAttemptAt = StatusSkipped, ReasonEndpointDisabled, nil
-			}
-			res.Deliveries = append(res.Deliveries, d)
-		}
-		if len(res.Deliveries) > 0 {
-			if err := tx.Create(&res.Deliveries).Error; err != nil {
-				return err
-			}
 		}
 		if in.IdempotencyKey != "" {
-			key := IdempotencyKey{AccountID: in.AccountID, Key: in.IdempotencyKey, EventID: id, RequestHash: in.RequestHash, CreatedAt: now}
+			key := IdempotencyKey{AccountID: in.AccountID, Key: in.IdempotencyKey, EventID: res.Event.ID, RequestHash: in.RequestHash, CreatedAt: now}
 			if err := tx.Create(&key).Error; err != nil {
 				return err
 			}
@@ -115,6 +96,39 @@ func (s *Store) acceptEvent(ctx context.Context, in AcceptEventInput) (AcceptEve
 		return nil
 	})
 	return res, err
+}
+
+// insertEvent writes an event and one delivery per matching endpoint.
+func insertEvent(tx *gorm.DB, in AcceptEventInput, now time.Time) (Event, []Delivery, error) {
+	id := NewID("evt")
+	ev := Event{ID: id, AccountID: in.AccountID, Type: in.Type, Data: in.Data, Sandbox: in.Sandbox, WorkflowID: in.WorkflowID(id), CreatedAt: now}
+	if err := tx.Create(&ev).Error; err != nil {
+		return Event{}, nil, err
+	}
+	var endpoints []Endpoint
+	if err := tx.Omit(secretColumns...).Where("account_id = ? AND sandbox = ?", in.AccountID, in.Sandbox).Order("id").Find(&endpoints).Error; err != nil {
+		return Event{}, nil, err
+	}
+	var deliveries []Delivery
+	for i := range endpoints {
+		ep := &endpoints[i]
+		if !ep.Matches(in.Type) || ep.ID == in.ExcludeEndpointID {
+			continue
+		}
+		dlvID := NewID("dlv")
+		d := Delivery{ID: dlvID, AccountID: in.AccountID, EventID: id, EndpointID: ep.ID, Status: StatusPending,
+			WorkflowID: in.DeliveryWorkflowID(dlvID), NextAttemptAt: &now, CreatedAt: now, UpdatedAt: now}
+		if !ep.Enabled {
+			d.Status, d.Reason, d.NextAttemptAt = StatusSkipped, ReasonEndpointDisabled, nil
+		}
+		deliveries = append(deliveries, d)
+	}
+	if len(deliveries) > 0 {
+		if err := tx.Create(&deliveries).Error; err != nil {
+			return Event{}, nil, err
+		}
+	}
+	return ev, deliveries, nil
 }
 
 // EventFilter narrows ListEvents.

@@ -114,6 +114,10 @@ var migrations = []migration{
 		`ALTER TABLE endpoints ADD COLUMN previous_secret text NOT NULL DEFAULT ''`,
 		`ALTER TABLE endpoints ADD COLUMN previous_secret_expires_at {{timestamp}}`,
 	}},
+	{version: 5, name: "since when an endpoint's attempts have all failed, and the last error", statements: []string{
+		`ALTER TABLE endpoints ADD COLUMN failing_since {{timestamp}}`,
+		`ALTER TABLE endpoints ADD COLUMN last_error text NOT NULL DEFAULT ''`,
+	}},
 }
 
 // migrationLockKey is the PostgreSQL advisory lock that serialises

@@ -51,6 +51,10 @@ type Endpoint struct {
 	// "gone" (it answered 410); empty while enabled.
 	DisabledReason string
 	DisabledAt     *time.Time
+	// FailingSince is when the endpoint's attempts started failing without
+	// a success since (nil while healthy); LastError is the latest failure.
+	FailingSince *time.Time
+	LastError    string
 	// PreviousSecret is the secret the last rotation replaced: deliveries
 	// are signed with it too until PreviousSecretExpiresAt. Sealed at rest
 	// like Secret; empty when the rotation kept no overlap.
@@ -112,6 +116,18 @@ type IdempotencyKey struct {
 
 func (IdempotencyKey) TableName() string { return "idempotency_keys" }
 
+// Operational events: Securo emits them as ordinary events of the account,
+// about one of its endpoints; clients cannot emit them.
+const (
+	EventEndpointDisabled = "endpoint.disabled"
+	EventDeliveryFailed   = "delivery.failed"
+)
+
+// IsOperational reports whether eventType is reserved for Securo.
+func IsOperational(eventType string) bool {
+	return eventType == EventEndpointDisabled || eventType == EventDeliveryFailed
+}
+
 // Delivery statuses and reasons.
 const (
 	StatusPending   = "pending"
@@ -123,8 +139,9 @@ const (
 	ReasonEndpointDisabled  = "endpoint_disabled"
 	ReasonEndpointDeleted   = "endpoint_deleted"
 	ReasonSandboxMismatch   = "sandbox_mismatch"
-	ReasonGone              = "gone"   // the endpoint answered 410 Gone
-	ReasonManual            = "manual" // disabled through the API
+	ReasonGone              = "gone"    // the endpoint answered 410 Gone
+	ReasonManual            = "manual"  // disabled through the API
+	ReasonFailing           = "failing" // every attempt failed for too long
 )
 
 // Delivery is one event on its way to one endpoint.

@@ -124,7 +124,7 @@ func DeliveryWorkflow(ctx workflow.Context, in DeliveryInput) (DeliveryResult, e
 			}
 			return DeliveryResult{Status: StatusSkipped, Reason: ReasonCanceled, Attempts: i}, nil
 		}
-		attempt := activities.AttemptInput{DeliveryID: in.DeliveryID, Number: i + 1, Last: i == len(schedule)-1}
+		attempt := activities.AttemptInput{DeliveryID: in.DeliveryID, Number: i + 1, Last: i == len(schedule)-1, Now: workflow.Now(ctx)}
 		if !attempt.Last {
 			attempt.NextDelay = schedule[i+1]
 			if steered {

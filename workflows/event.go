@@ -124,7 +124,7 @@ func (r *EventResult) count(status string) {
 func fastEventWorkflow(ctx workflow.Context, in EventInput) (EventResult, error) {
 	schedule := scheduleOf(in.schedule())
 	steered := workflow.GetVersion(ctx, versionJitterRetryAfter, workflow.DefaultVersion, 1) >= 1
-	first := activities.FirstAttemptsInput{EventID: in.EventID, Last: len(schedule) == 1, Jitter: steered}
+	first := activities.FirstAttemptsInput{EventID: in.EventID, Last: len(schedule) == 1, Jitter: steered, Now: workflow.Now(ctx)}
 	if !first.Last {
 		first.NextDelay = schedule[1]
 	}

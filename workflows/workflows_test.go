@@ -51,6 +51,7 @@ func (s *deliverySuite) answer(results ...any) {
 	s.env.OnActivity(a.Attempt, mock.Anything, mock.Anything).Return(func(ctx context.Context, in activities.AttemptInput) (activities.AttemptResult, error) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
+		in.Now = time.Time{} // the workflow's time, checked where it matters
 		s.attempts = append(s.attempts, in)
 		s.times = append(s.times, s.env.Now())
 		r := results[min(len(s.attempts), len(results))-1]
@@ -237,7 +238,9 @@ func fastEnv(t *testing.T, firsts activities.FirstAttemptsResult, firstErr error
 	env.RegisterWorkflow(EventWorkflow)
 	env.RegisterWorkflow(DeliveryWorkflow)
 	env.RegisterActivity(&activities.Activities{})
-	env.OnActivity(a.FirstAttempts, mock.Anything, activities.FirstAttemptsInput{EventID: "evt_1", NextDelay: 5 * time.Second, Jitter: true}).Return(firsts, firstErr)
+	env.OnActivity(a.FirstAttempts, mock.Anything, mock.MatchedBy(func(in activities.FirstAttemptsInput) bool {
+		return in.EventID == "evt_1" && in.NextDelay == 5*time.Second && in.Jitter && !in.Now.IsZero()
+	})).Return(firsts, firstErr)
 	var mu sync.Mutex
 	var attempts []activities.AttemptInput
 	env.OnActivity(a.Attempt, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.AttemptInput) (activities.AttemptResult, error) {

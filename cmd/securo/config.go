@@ -36,6 +36,7 @@ type config struct {
 	FastPath               bool
 	EagerStart             bool
 	BackgroundLaunch       bool
+	AutoDisableAfter       time.Duration
 	PprofAddr              string // SECURO_PPROF_ADDR: Go's profiler, off by default
 	MaxInFlightPerEndpoint int
 }
@@ -100,7 +101,8 @@ func loadConfig(getenv func(string) string, dev bool, dataDir string) (config, e
 			return c, fmt.Errorf("SECURO_MAX_ENDPOINTS: want a positive number, got %q", v)
 		}
 	}
-	for name, dst := range map[string]*time.Duration{"SECURO_SWEEP_INTERVAL": &c.SweepInterval, "SECURO_SWEEP_GRACE": &c.SweepGrace} {
+	c.AutoDisableAfter = activities.DefaultAutoDisableAfter
+	for name, dst := range map[string]*time.Duration{"SECURO_SWEEP_INTERVAL": &c.SweepInterval, "SECURO_SWEEP_GRACE": &c.SweepGrace, "SECURO_AUTO_DISABLE_AFTER": &c.AutoDisableAfter} {
 		if v := getenv(name); v != "" {
 			d, err := time.ParseDuration(v)
 			if err != nil || d <= 0 {

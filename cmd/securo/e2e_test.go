@@ -726,3 +726,43 @@ func TestGoneAndRetryAfterAreHonoured(t *testing.T) {
 		}
 	})
 }
+
+func TestOperationalEventsReachTheEndpointsSubscribedToThem(t *testing.T) {
+	storetest.ForEachKind(t, func(t *testing.T, kind string) {
+		gone, failing, watcher := receivertest.New(t), receivertest.New(t), receivertest.New(t)
+		gone.Answer(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusGone) })
+		failing.Answer(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusInternalServerError) })
+		s := startService(t, kind, []*receivertest.Receiver{gone, failing, watcher}, serviceOptions{schedule: []time.Duration{0, 100 * time.Millisecond}})
+		g := s.createEndpoint(`{"url": "` + gone.URL + `", "event_types": ["a"]}`)
+		s.createEndpoint(`{"url": "` + failing.URL + `", "event_types": ["b"]}`)
+		s.createEndpoint(`{"url": "` + watcher.URL + `", "event_types": ["endpoint.disabled", "delivery.failed"]}`)
+		s.emit(`{"type": "a", "data": {}}`)
+		evB := s.emit(`{"type": "b", "data": {}}`)
+
+		got := watcher.WaitFor(t, 2, 30*time.Second)
+		types := map[string]map[string]any{}
+		for _, r := range got {
+			var body struct {
+				Type string         `json:"type"`
+				Data map[string]any `json:"data"`
+			}
+			if err := json.Unmarshal(r.Body, &body); err != nil {
+				t.Fatal(err)
+			}
+			types[body.Type] = body.Data
+		}
+		if d := types["endpoint.disabled"]; d == nil || d["endpoint_id"] != g.ID || d["reason"] != "gone" {
+			t.Fatalf("endpoint.disabled: %v", types)
+		}
+		if d := types["delivery.failed"]; d == nil || d["event_id"] != evB.ID || d["reason"] != "attempts_exhausted" {
+			t.Fatalf("delivery.failed: %v", types)
+		}
+		// The gone endpoint heard one request (the 410), not the event about it.
+		if n := len(gone.Got()); n != 1 {
+			t.Fatalf("the gone endpoint got %d requests", n)
+		}
+		if code := s.call("POST", "/v1/events", `{"type": "delivery.failed", "data": {}}`, nil); code != http.StatusUnprocessableEntity {
+			t.Fatalf("a client emitting delivery.failed: %d, want 422", code)
+		}
+	})
+}

@@ -21,6 +21,7 @@ import (
 	"github.com/securo/webhooks/launcher"
 	"github.com/securo/webhooks/models"
 	"github.com/securo/webhooks/worker"
+	"github.com/securo/webhooks/workflows"
 )
 
 // stack is what the API and the worker are built from.
@@ -124,7 +125,12 @@ func (s *stack) runWorker(ctx context.Context) error {
 		return err
 	}
 	httpClient := egress.NewClient(egress.Options{Guard: s.cfg.guard(), RootCAs: roots, Proxy: s.cfg.EgressProxy})
-	w := worker.New(s.temporal, s.cfg.TaskQueue, activities.New(s.store, httpClient, version, s.cfg.MaxInFlightPerEndpoint))
+	w := worker.New(s.temporal, s.cfg.TaskQueue, activities.New(s.store, httpClient, version, activities.Options{
+		MaxInFlightPerEndpoint: s.cfg.MaxInFlightPerEndpoint,
+		AutoDisableAfter:       s.cfg.AutoDisableAfter,
+		Launcher:               s.launcher(),
+		WorkflowIDs:            activities.WorkflowIDs{Event: workflows.EventWorkflowID, Delivery: workflows.DeliveryWorkflowID},
+	}))
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("worker: %w", err)
 	}
