@@ -129,3 +129,44 @@ func TestAFailedDeliveryEmitsDeliveryFailedButAnOperationalOneDoesNot(t *testing
 		t.Fatalf("a failed operational delivery emitted %d more", len(again)-1)
 	}
 }
+
+func TestTheDeliveryWorkflowStopsAtA410AndEmitsEndpointDisabled(t *testing.T) {
+	ctx := context.Background()
+	rc := receivertest.New(t)
+	rc.Answer(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusGone) })
+	f := setup(t, "sqlite", rc.URL, egress.Options{RootCAs: rc.Pool()})
+	var ts testsuite.WorkflowTestSuite
+	env := ts.NewTestWorkflowEnvironment()
+	env.RegisterWorkflow(workflows.DeliveryWorkflow)
+	env.RegisterActivity(f.acts)
+	env.ExecuteWorkflow(workflows.DeliveryWorkflow, workflows.DeliveryInput{DeliveryID: f.delivery.ID})
+	var res workflows.DeliveryResult
+	if err := env.GetWorkflowResult(&res); err != nil || res != (workflows.DeliveryResult{Status: models.StatusFailed, Reason: models.ReasonGone, Attempts: 1}) {
+		t.Fatalf("result %+v, %v", res, err)
+	}
+	if events, _, _ := f.store.ListEvents(ctx, f.account.ID, models.EventFilter{Type: models.EventEndpointDisabled}, models.Page{Limit: 10}); len(events) != 1 {
+		t.Fatalf("%d endpoint.disabled events, want 1", len(events))
+	}
+}
+
+func TestTheDeliveryWorkflowEmitsDeliveryFailedWhenAttemptsRunOut(t *testing.T) {
+	ctx := context.Background()
+	rc := receivertest.New(t)
+	rc.Answer(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusInternalServerError) })
+	f := setup(t, "sqlite", rc.URL, egress.Options{RootCAs: rc.Pool()})
+	var ts testsuite.WorkflowTestSuite
+	env := ts.NewTestWorkflowEnvironment()
+	env.RegisterWorkflow(workflows.DeliveryWorkflow)
+	env.RegisterActivity(f.acts)
+	env.ExecuteWorkflow(workflows.DeliveryWorkflow, workflows.DeliveryInput{DeliveryID: f.delivery.ID})
+	var res workflows.DeliveryResult
+	if err := env.GetWorkflowResult(&res); err != nil || res.Status != models.StatusFailed || res.Attempts != len(workflows.DefaultSchedule) {
+		t.Fatalf("result %+v, %v", res, err)
+	}
+	if n := len(rc.Got()); n != len(workflows.DefaultSchedule) {
+		t.Fatalf("receiver got %d attempts over the whole schedule, want %d", n, len(workflows.DefaultSchedule))
+	}
+	if events, _, _ := f.store.ListEvents(ctx, f.account.ID, models.EventFilter{Type: models.EventDeliveryFailed}, models.Page{Limit: 10}); len(events) != 1 {
+		t.Fatalf("%d delivery.failed events, want 1", len(events))
+	}
+}

@@ -766,3 +766,59 @@ func TestOperationalEventsReachTheEndpointsSubscribedToThem(t *testing.T) {
 		}
 	})
 }
+
+func TestSandboxSchedulesAndAutoDisableRunOnTheirSettings(t *testing.T) {
+	storetest.ForEachKind(t, func(t *testing.T, kind string) {
+		flaky, dead, watcher := receivertest.New(t), receivertest.New(t), receivertest.New(t)
+		var calls atomic.Int32
+		flaky.Answer(func(w http.ResponseWriter, r *http.Request) {
+			if calls.Add(1) == 1 {
+				w.WriteHeader(http.StatusInternalServerError)
+			}
+		})
+		dead.Answer(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusBadGateway) })
+		// Live events wait an hour between attempts; sandbox ones 100 ms.
+		// Endpoints failing for 250 ms are disabled.
+		s := startService(t, kind, []*receivertest.Receiver{flaky, dead, watcher}, serviceOptions{
+			schedule: []time.Duration{0, time.Hour},
+			configure: func(c *config) {
+				c.SandboxSchedule = []time.Duration{0, 100 * time.Millisecond}
+				c.AutoDisableAfter = 250 * time.Millisecond
+			},
+		})
+		s.createEndpoint(`{"url": "` + flaky.URL + `", "sandbox": true, "event_types": ["a"]}`)
+		d := s.createEndpoint(`{"url": "` + dead.URL + `", "sandbox": true, "event_types": ["b"]}`)
+		s.createEndpoint(`{"url": "` + watcher.URL + `", "sandbox": true, "event_types": ["endpoint.disabled"]}`)
+
+		ev := s.emit(`{"type": "a", "data": {}, "sandbox": true}`)
+		if got := s.waitEvent(ev.ID).Deliveries[0]; got.Status != "succeeded" || len(got.Attempts) != 2 {
+			t.Fatalf("sandbox delivery: %+v", got)
+		}
+
+		// The dead endpoint's first failure starts its streak; a failure
+		// 250 ms or more later disables it.
+		for i := range 3 {
+			s.emit(fmt.Sprintf(`{"type": "b", "data": {"i": %d}, "sandbox": true}`, i))
+			time.Sleep(150 * time.Millisecond)
+		}
+		got := watcher.WaitFor(t, 1, 30*time.Second)
+		var body struct {
+			Type    string         `json:"type"`
+			Sandbox bool           `json:"sandbox"`
+			Data    map[string]any `json:"data"`
+		}
+		json.Unmarshal(got[0].Body, &body)
+		if body.Type != "endpoint.disabled" || !body.Sandbox || body.Data["endpoint_id"] != d.ID || body.Data["reason"] != "failing" {
+			t.Fatalf("watcher got %s", got[0].Body)
+		}
+		var ep struct {
+			Enabled        bool   `json:"enabled"`
+			DisabledReason string `json:"disabled_reason"`
+			LastError      string `json:"last_error"`
+		}
+		s.call("GET", "/v1/endpoints/"+d.ID, "", &ep)
+		if ep.Enabled || ep.DisabledReason != "failing" || ep.LastError == "" {
+			t.Fatalf("endpoint %+v", ep)
+		}
+	})
+}
