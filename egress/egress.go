@@ -111,7 +111,7 @@ type Options struct {
 	Guard   *Guard
 	RootCAs *x509.CertPool // nil: the system roots
 	Timeout time.Duration  // whole request; 0: 15 s
-	// MaxConnsPerHost caps connections to one receiver; 0: 64.
+	// MaxConnsPerHost caps connections to one receiver host; 0: 256.
 	MaxConnsPerHost int
 	// Proxy, when set, carries every delivery (CONNECT for https): the
 	// client then dials only the proxy, whose address the guard does not
@@ -132,7 +132,9 @@ func NewClient(o Options) *http.Client {
 		o.Timeout = 15 * time.Second
 	}
 	if o.MaxConnsPerHost == 0 {
-		o.MaxConnsPerHost = 64
+		// Above the per-endpoint cap of attempts in flight (64), so several
+		// endpoints on one host do not queue behind each other here.
+		o.MaxConnsPerHost = 256
 	}
 	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second, Control: o.Guard.control, Resolver: o.Resolver}
 	transport := &http.Transport{

@@ -78,8 +78,13 @@ func (s *steering) wait(ctx workflow.Context, d time.Duration) (canceled bool) {
 const versionJitterRetryAfter = "jitter-and-retry-after"
 
 // throttleWait is how long a delivery waits before trying again when its
-// endpoint already has as many attempts in flight as a worker allows.
-const throttleWait = time.Second
+// endpoint already has as many attempts in flight as a worker allows: a
+// second, doubling up to half a minute, jittered, so that a crowd of
+// throttled deliveries does not wake all at once and keep the server busy.
+func throttleWait(deliveryID string, attempt, tries int) time.Duration {
+	d := time.Second << min(tries, 5)
+	return retry.Jitter(deliveryID+":throttled", attempt*64+tries, min(d, 30*time.Second))
+}
 
 func scheduleOf(s []time.Duration) []time.Duration {
 	if len(s) == 0 {
@@ -134,8 +139,8 @@ func DeliveryWorkflow(ctx workflow.Context, in DeliveryInput) (DeliveryResult, e
 		delay = attempt.NextDelay
 		var res activities.AttemptResult
 		err := workflow.ExecuteActivity(attemptCtx, a.Attempt, attempt).Get(ctx, &res)
-		for err == nil && res.Status == activities.StatusThrottled {
-			if err = workflow.Sleep(ctx, throttleWait); err == nil {
+		for tries := 0; err == nil && res.Status == activities.StatusThrottled; tries++ {
+			if err = workflow.Sleep(ctx, throttleWait(in.DeliveryID, attempt.Number, tries)); err == nil {
 				err = workflow.ExecuteActivity(attemptCtx, a.Attempt, attempt).Get(ctx, &res)
 			}
 		}
