@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -20,6 +19,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/securo/webhooks/internal/freeport"
 )
 
 // service is `securo dev` running as its own process, as `make run` runs it.
@@ -42,12 +43,11 @@ type serviceOptions struct {
 var keyLine = regexp.MustCompile(`API key:\s+(\S+)`)
 
 func freePort() int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := freeport.Get()
 	if err != nil {
 		panic(err)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return port
 }
 
 func startService(ctx context.Context, o serviceOptions) (*service, error) {

@@ -193,7 +193,7 @@ func (p *temporalProcess) waitReady(ctx context.Context, addr, namespace string)
 		select {
 		case <-p.exited:
 			out, _ := os.ReadFile(p.logPath)
-			return fmt.Errorf("temporal dev server exited (port %s in use?): %s", addr, lastLines(string(out), 5))
+			return fmt.Errorf("temporal dev server exited (port %s in use?): %s", addr, lastLines(string(out), 15))
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(250 * time.Millisecond):

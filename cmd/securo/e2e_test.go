@@ -24,6 +24,7 @@ import (
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/securo/webhooks/internal/freeport"
 	"github.com/securo/webhooks/internal/receivertest"
 	"github.com/securo/webhooks/internal/storetest"
 	"github.com/securo/webhooks/internal/temporaltest"
@@ -504,12 +505,11 @@ func TestTheSweeperStartsEventsTheAPICouldNotStart(t *testing.T) {
 }
 
 func freePort(t *testing.T) int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := freeport.Get()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return port
 }
 
 func TestABurstOfConcurrentEventsIsDeliveredExactlyOnceEach(t *testing.T) {
