@@ -30,18 +30,12 @@ func TestAnEndpointFailingForFiveDaysIsDisabledAndSaysSo(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	var ts testsuite.WorkflowTestSuite
-	env := ts.NewTestWorkflowEnvironment()
-	env.RegisterWorkflow(workflows.DeliveryWorkflow)
-	env.RegisterActivity(f.acts)
 	day := 24 * time.Hour
-	env.ExecuteWorkflow(workflows.DeliveryWorkflow, workflows.DeliveryInput{DeliveryID: f.delivery.ID,
+	res, err := runDelivery(f, workflows.DeliveryInput{DeliveryID: f.delivery.ID,
 		Schedule: []time.Duration{0, day, day, day, day, day, day, day}})
-	if err := env.GetWorkflowError(); err != nil {
+	if err != nil {
 		t.Fatal(err)
 	}
-	var res workflows.DeliveryResult
-	env.GetWorkflowResult(&res)
 	// Attempt 1 starts the streak; the first attempt five days (less the
 	// jitter) or more after it disables the endpoint.
 	if res.Status != models.StatusSkipped || res.Reason != models.ReasonEndpointDisabled || res.Attempts < 6 || res.Attempts > 7 {
@@ -135,13 +129,8 @@ func TestTheDeliveryWorkflowStopsAtA410AndEmitsEndpointDisabled(t *testing.T) {
 	rc := receivertest.New(t)
 	rc.Answer(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusGone) })
 	f := setup(t, "sqlite", rc.URL, egress.Options{RootCAs: rc.Pool()})
-	var ts testsuite.WorkflowTestSuite
-	env := ts.NewTestWorkflowEnvironment()
-	env.RegisterWorkflow(workflows.DeliveryWorkflow)
-	env.RegisterActivity(f.acts)
-	env.ExecuteWorkflow(workflows.DeliveryWorkflow, workflows.DeliveryInput{DeliveryID: f.delivery.ID})
-	var res workflows.DeliveryResult
-	if err := env.GetWorkflowResult(&res); err != nil || res != (workflows.DeliveryResult{Status: models.StatusFailed, Reason: models.ReasonGone, Attempts: 1}) {
+	res, err := runDelivery(f, workflows.DeliveryInput{DeliveryID: f.delivery.ID})
+	if err != nil || res != (workflows.DeliveryResult{Status: models.StatusFailed, Reason: models.ReasonGone, Attempts: 1}) {
 		t.Fatalf("result %+v, %v", res, err)
 	}
 	if events, _, _ := f.store.ListEvents(ctx, f.account.ID, models.EventFilter{Type: models.EventEndpointDisabled}, models.Page{Limit: 10}); len(events) != 1 {
@@ -154,13 +143,8 @@ func TestTheDeliveryWorkflowEmitsDeliveryFailedWhenAttemptsRunOut(t *testing.T) 
 	rc := receivertest.New(t)
 	rc.Answer(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusInternalServerError) })
 	f := setup(t, "sqlite", rc.URL, egress.Options{RootCAs: rc.Pool()})
-	var ts testsuite.WorkflowTestSuite
-	env := ts.NewTestWorkflowEnvironment()
-	env.RegisterWorkflow(workflows.DeliveryWorkflow)
-	env.RegisterActivity(f.acts)
-	env.ExecuteWorkflow(workflows.DeliveryWorkflow, workflows.DeliveryInput{DeliveryID: f.delivery.ID})
-	var res workflows.DeliveryResult
-	if err := env.GetWorkflowResult(&res); err != nil || res.Status != models.StatusFailed || res.Attempts != len(workflows.DefaultSchedule) {
+	res, err := runDelivery(f, workflows.DeliveryInput{DeliveryID: f.delivery.ID})
+	if err != nil || res.Status != models.StatusFailed || res.Attempts != len(workflows.DefaultSchedule) {
 		t.Fatalf("result %+v, %v", res, err)
 	}
 	if n := len(rc.Got()); n != len(workflows.DefaultSchedule) {
@@ -169,4 +153,17 @@ func TestTheDeliveryWorkflowEmitsDeliveryFailedWhenAttemptsRunOut(t *testing.T) 
 	if events, _, _ := f.store.ListEvents(ctx, f.account.ID, models.EventFilter{Type: models.EventDeliveryFailed}, models.Page{Limit: 10}); len(events) != 1 {
 		t.Fatalf("%d delivery.failed events, want 1", len(events))
 	}
+}
+
+// runDelivery runs the delivery workflow with the fixture's real activities
+// on the test suite's skipping clock.
+func runDelivery(f *fixture, in workflows.DeliveryInput) (workflows.DeliveryResult, error) {
+	var ts testsuite.WorkflowTestSuite
+	env := ts.NewTestWorkflowEnvironment()
+	env.RegisterWorkflow(workflows.DeliveryWorkflow)
+	env.RegisterActivity(f.acts)
+	env.ExecuteWorkflow(workflows.DeliveryWorkflow, in)
+	var res workflows.DeliveryResult
+	err := env.GetWorkflowResult(&res)
+	return res, err
 }
