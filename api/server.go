@@ -84,6 +84,8 @@ func New(d Deps) http.Handler {
 		evs.background = make(chan struct{}, maxBackgroundLaunches)
 	}
 	dls := &deliveries{store: d.Store}
+	rs := &resends{store: d.Store, launcher: d.Launcher, log: log}
+	st := &steering{store: d.Store, launcher: d.Launcher}
 	keys := &apiKeys{store: d.Store}
 	hl := &health{db: d.Store, temporal: d.TemporalHealth, log: log}
 
@@ -102,16 +104,14 @@ func New(d Deps) http.Handler {
 	v1.GET("/endpoints/:id/secret", h(eps.secret))
 	v1.POST("/endpoints/:id/secret/rotate", h(eps.rotateSecret))
 	v1.GET("/endpoints/:id/deliveries", h(dls.listForEndpoint))
+	v1.POST("/endpoints/:id/recover", h(rs.recover))
 	v1.POST("/events", h(evs.create))
 	v1.GET("/events", h(evs.list))
 	v1.GET("/events/:id", h(evs.get))
-	rs := &resends{store: d.Store, launcher: d.Launcher, log: log}
 	v1.POST("/events/:id/resend", h(rs.resend))
 	v1.GET("/deliveries/:id", h(dls.get))
-	st := &steering{store: d.Store, launcher: d.Launcher}
 	v1.POST("/deliveries/:id/retry", h(st.retry))
 	v1.POST("/deliveries/:id/cancel", h(st.cancel))
-	v1.POST("/endpoints/:id/recover", h(rs.recover))
 	v1.GET("/api-keys", h(keys.list))
 	v1.POST("/api-keys", h(keys.create))
 	v1.DELETE("/api-keys/:id", h(keys.revoke))

@@ -208,9 +208,3 @@ func ParseProxy(raw string) (*url.URL, error) {
 	}
 	return u, nil
 }
-
-// DialContext is exposed for callers that need the guarded dialer alone.
-func (g *Guard) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
-	d := &net.Dialer{Timeout: 10 * time.Second, Control: g.control}
-	return d.DialContext(ctx, network, address)
-}

@@ -14,19 +14,8 @@ import (
 // (Run or Start/Stop).
 func New(c client.Client, taskQueue string, acts *activities.Activities) sdkworker.Worker {
 	w := sdkworker.New(c, taskQueue, sdkworker.Options{})
-	Register(w, acts)
+	w.RegisterWorkflow(workflows.EventWorkflow)
+	w.RegisterWorkflow(workflows.DeliveryWorkflow)
+	w.RegisterActivity(acts)
 	return w
-}
-
-// Register puts the workflows and activities on any registry: a worker, or
-// a replayer or test environment.
-func Register(r interface {
-	RegisterWorkflow(any)
-	RegisterActivity(any)
-}, acts *activities.Activities) {
-	r.RegisterWorkflow(workflows.EventWorkflow)
-	r.RegisterWorkflow(workflows.DeliveryWorkflow)
-	if acts != nil {
-		r.RegisterActivity(acts)
-	}
 }
