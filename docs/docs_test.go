@@ -6,11 +6,16 @@ package docs_test
 import (
 	"bufio"
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/securo/webhooks/signing"
 )
 
 // root is the repository, seen from this package's directory.
@@ -197,5 +202,54 @@ func TestEveryRouteTheGuideNamesIsInTheOpenAPIDescription(t *testing.T) {
 		if _, ok := doc.Paths[path][method]; !ok {
 			t.Errorf("the guide names %s %s, which api/openapi.json does not describe", m[1], path)
 		}
+	}
+}
+
+var (
+	exampleRequest = regexp.MustCompile("(?s)```\n(POST /securo-webhooks HTTP/1.1\n.*?)\n```")
+	exampleSecret  = regexp.MustCompile("signed with the secret `(whsec_[^`]+)`")
+)
+
+// The guide's example request is offered as a test case for receivers, so
+// it must verify with the secret it names, and only at its own time.
+func TestTheGuidesExampleRequestVerifies(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(root, "docs", "webhooks.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, secret := exampleRequest.FindSubmatch(raw), exampleSecret.FindSubmatch(raw)
+	if req == nil || secret == nil {
+		t.Fatal("the guide has no example request, or does not name its secret")
+	}
+	head, body, ok := strings.Cut(string(req[1]), "\n\n")
+	if !ok {
+		t.Fatalf("the example request has no body:\n%s", req[1])
+	}
+	header := http.Header{}
+	for _, line := range strings.Split(head, "\n")[1:] {
+		name, value, _ := strings.Cut(line, ":")
+		header.Add(name, strings.TrimSpace(value))
+	}
+	v, err := signing.NewVerifier(string(secret[1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent, err := strconv.ParseInt(header.Get("webhook-timestamp"), 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.Now = func() time.Time { return time.Unix(sent, 0) }
+	if err := v.Verify(header, []byte(body)); err != nil {
+		t.Fatalf("the guide's example request does not verify: %v", err)
+	}
+	var ev struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal([]byte(body), &ev); err != nil || ev.ID != header.Get("webhook-id") {
+		t.Fatalf("the example's body id %q is not its webhook-id %q (%v)", ev.ID, header.Get("webhook-id"), err)
+	}
+	v.Now = func() time.Time { return time.Unix(sent, 0).Add(6 * time.Minute) }
+	if err := v.Verify(header, []byte(body)); err == nil {
+		t.Fatal("the example request still verifies 6 minutes later")
 	}
 }
