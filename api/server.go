@@ -91,6 +91,9 @@ func New(d Deps) http.Handler {
 
 	r.GET("/healthz", h(hl.live))
 	r.GET("/readyz", h(hl.ready))
+	// Registered on the root, so the /v1 group's authentication does not
+	// apply to it.
+	r.GET("/v1/openapi.json", h(openAPI))
 
 	v1 := r.Group("/v1", h(auth.require))
 	if d.RateLimit.Requests > 0 {
