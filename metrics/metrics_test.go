@@ -4,10 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"syscall"
 	"testing"
@@ -15,34 +12,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/securo/webhooks/internal/metricstest"
 	"github.com/securo/webhooks/metrics"
 )
-
-// scrape serves reg as /metrics does and returns the text.
-func scrape(t *testing.T, reg *prometheus.Registry) string {
-	t.Helper()
-	srv := httptest.NewServer(metrics.Handler(reg))
-	defer srv.Close()
-	resp, err := http.Get(srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 {
-		t.Fatalf("scrape: %d %s", resp.StatusCode, b)
-	}
-	return string(b)
-}
-
-func wantLines(t *testing.T, text string, lines ...string) {
-	t.Helper()
-	for _, l := range lines {
-		if !strings.Contains(text, "\n"+l+"\n") {
-			t.Errorf("metrics lack %q", l)
-		}
-	}
-}
 
 func TestServiceMetricsAreScrapedWithTheirLabels(t *testing.T) {
 	reg := prometheus.NewRegistry()
@@ -51,12 +23,12 @@ func TestServiceMetricsAreScrapedWithTheirLabels(t *testing.T) {
 	m.EventAccepted("dex.swap")
 	m.DeliveryFinished("failed", "attempts_exhausted")
 	done := m.AttemptStarted(1500 * time.Millisecond)
-	mid := scrape(t, reg)
+	mid := metricstest.Scrape(t, reg)
 	done("5xx", 20*time.Millisecond)
 	m.AttemptStarted(-1)("2xx", time.Second)
-	text := scrape(t, reg)
-	wantLines(t, mid, "securo_deliveries_in_flight 1")
-	wantLines(t, text,
+	text := metricstest.Scrape(t, reg)
+	metricstest.Want(t, mid, "securo_deliveries_in_flight 1")
+	metricstest.Want(t, text,
 		`securo_events_accepted_total{event_type="dex.swap"} 2`,
 		`securo_deliveries_total{reason="attempts_exhausted",status="failed"} 1`,
 		`securo_attempts_total{class="5xx"} 1`,
@@ -80,8 +52,8 @@ func TestEventTypesPastTheBoundCountAsOther(t *testing.T) {
 		m.EventAccepted(fmt.Sprintf("type.%d", i))
 	}
 	m.EventAccepted("type.0") // a known type keeps its name
-	text := scrape(t, reg)
-	wantLines(t, text,
+	text := metricstest.Scrape(t, reg)
+	metricstest.Want(t, text,
 		`securo_events_accepted_total{event_type="type.0"} 2`,
 		`securo_events_accepted_total{event_type="_other"} 5`,
 	)
@@ -140,8 +112,8 @@ func TestTheTemporalSDKsMetricsReachTheRegistry(t *testing.T) {
 	worker.Timer("temporal_request_latency").Record(30 * time.Millisecond)
 	// A later use with other tags keeps the first label names.
 	h.WithTags(map[string]string{"operation": "Poll"}).Counter("temporal_request").Inc(1)
-	text := scrape(t, reg)
-	wantLines(t, text,
+	text := metricstest.Scrape(t, reg)
+	metricstest.Want(t, text,
 		`temporal_request{namespace="default",task_queue="q"} 2`,
 		`temporal_request{namespace="default",task_queue="other"} 1`,
 		`temporal_request{namespace="",task_queue=""} 1`,

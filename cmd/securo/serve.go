@@ -177,6 +177,8 @@ func (s *stack) runWorker(ctx context.Context) error {
 		AutoDisableAfter:       s.cfg.AutoDisableAfter,
 		Launcher:               s.launcher(),
 		WorkflowIDs:            activities.WorkflowIDs{Event: workflows.EventWorkflowID, Delivery: workflows.DeliveryWorkflowID},
+		Metrics:                s.metrics,
+		Logger:                 s.log,
 	}))
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("worker: %w", err)
