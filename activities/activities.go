@@ -25,6 +25,8 @@ type Store interface {
 	FinishDelivery(ctx context.Context, deliveryID string, state models.DeliveryState, emit *models.AcceptEventInput) ([]models.Event, error)
 	SetDeliveryState(ctx context.Context, deliveryID string, state models.DeliveryState) error
 	MarkWorkflowStarted(ctx context.Context, eventID string) error
+	PurgeDeliveries(ctx context.Context, before time.Time, limit int) (int, error)
+	PurgeEvents(ctx context.Context, before time.Time, limit int) (int, error)
 }
 
 // Activities are registered once on the worker; workflows call them through

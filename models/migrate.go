@@ -119,6 +119,11 @@ var migrations = []migration{
 		`ALTER TABLE endpoints ADD COLUMN failing_since {{timestamp}}`,
 		`ALTER TABLE endpoints ADD COLUMN last_error text NOT NULL DEFAULT ''`,
 	}},
+	{version: 6, name: "retention purges the oldest rows first", statements: []string{
+		`CREATE INDEX deliveries_updated ON deliveries (updated_at)`,
+		`CREATE INDEX events_created ON events (created_at)`,
+		`CREATE INDEX idempotency_keys_event ON idempotency_keys (event_id)`,
+	}},
 }
 
 // migrationLockKey is the PostgreSQL advisory lock that serialises

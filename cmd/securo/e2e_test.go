@@ -86,6 +86,7 @@ func startService(t *testing.T, kind string, receivers []*receivertest.Receiver,
 		SweepGrace:        100 * time.Millisecond,
 		FastPath:          !o.childPath,
 		EagerStart:        true,
+		Retention:         720 * time.Hour,
 	}
 	if o.schedule != nil {
 		cfg.Schedule = o.schedule

@@ -185,10 +185,14 @@ func (s *stack) runWorker(ctx context.Context) error {
 	}
 	defer w.Stop()
 	var wg sync.WaitGroup
-	wg.Add(1)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		s.launcher().RunSweeper(ctx, s.cfg.SweepInterval, s.cfg.SweepGrace)
+	}()
+	go func() {
+		defer wg.Done()
+		s.keepRetentionSchedule(ctx, 30*time.Second)
 	}()
 	<-ctx.Done()
 	wg.Wait()
