@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"log/slog"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -182,13 +183,35 @@ func TestFlagsWinOverTheEnvironmentWhichWinsOverDefaults(t *testing.T) {
 	}
 }
 
-func TestTheWorkerListensOnItsOwnAddressByDefault(t *testing.T) {
-	for cmd, want := range map[string]string{cmdAPI: "127.0.0.1:8080", cmdWorker: "127.0.0.1:8081", cmdDev: "127.0.0.1:8080"} {
-		cfg, err := resolveConfig(envOf(nil), nil, cmd, t.TempDir(), false)
-		if err != nil || cfg.HTTPAddr != want {
-			t.Errorf("%s: %s, %v; want %s", cmd, cfg.HTTPAddr, err, want)
-		}
+func TestEachCommandHasItsDefaults(t *testing.T) {
+	tests := []struct {
+		cmd, addr, logFormat string
+		allowPrivate         bool
+	}{
+		{cmdAPI, "127.0.0.1:8080", "json", false},
+		{cmdWorker, "127.0.0.1:8081", "json", false},
+		{cmdDev, "127.0.0.1:8080", "text", true},
 	}
+	for _, tt := range tests {
+		t.Run(tt.cmd, func(t *testing.T) {
+			cfg, err := resolveConfig(envOf(nil), nil, tt.cmd, t.TempDir(), false)
+			if err != nil || cfg.HTTPAddr != tt.addr || cfg.LogFormat != tt.logFormat || cfg.AllowPrivate != tt.allowPrivate ||
+				cfg.Retention != 720*time.Hour || cfg.LogLevel != slog.LevelInfo {
+				t.Errorf("%+v, %v", cfg, err)
+			}
+		})
+	}
+	t.Run("SECURO_LOG_FORMAT and SECURO_LOG_LEVEL override them", func(t *testing.T) {
+		cfg, err := resolveConfig(envOf(map[string]string{"SECURO_LOG_FORMAT": "json", "SECURO_LOG_LEVEL": "debug"}), nil, cmdDev, t.TempDir(), false)
+		if err != nil || cfg.LogFormat != "json" || cfg.LogLevel != slog.LevelDebug {
+			t.Fatalf("%s %s, %v", cfg.LogFormat, cfg.LogLevel, err)
+		}
+		var buf bytes.Buffer
+		cfg.logger(&buf).Debug("hello", "n", 1)
+		if buf.String() == "" || buf.String()[0] != '{' {
+			t.Errorf("logged %q, want a JSON line", buf.String())
+		}
+	})
 }
 
 func TestSecuroConfigPrintsEverySettingWithSecretsMasked(t *testing.T) {

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -11,6 +14,7 @@ import (
 	"github.com/securo/webhooks/internal/metricstest"
 	"github.com/securo/webhooks/internal/receivertest"
 	"github.com/securo/webhooks/internal/storetest"
+	"github.com/securo/webhooks/internal/temporaltest"
 )
 
 // get fetches url and returns its status and body.
@@ -91,4 +95,63 @@ func TestTheAPIAndTheWorkerEachServeMetricsHealthAndLogsOfRealDeliveries(t *test
 			}
 		}
 	})
+}
+
+func TestSecuroWorkerServesHealthReadinessAndMetricsOnItsOwnAddress(t *testing.T) {
+	temporal := temporaltest.Shared(t)
+	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	env := envOf(map[string]string{
+		"SECURO_DATABASE_URL":   storetest.URL(t, "sqlite"),
+		"SECURO_ENCRYPTION_KEY": storetest.EncryptionKey,
+		"TEMPORAL_ADDRESS":      temporal.HostPort,
+		"SECURO_TASK_QUEUE":     "worker-command-" + strconv.FormatInt(time.Now().UnixNano(), 36),
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"worker", "--http-addr", addr}, env, &stdout, &stderr) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
+			resp.Body.Close()
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("securo worker exited: %v\n%s", err, stderr.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("securo worker does not answer on %s:\n%s", addr, stderr.String())
+		}
+	}
+	for path, want := range map[string]string{"/healthz": `{"status":"ok"}`, "/readyz": `{"status":"ready"}`} {
+		if code, body := get(t, "http://"+addr+path); code != 200 || body != want {
+			t.Errorf("%s: %d %s", path, code, body)
+		}
+	}
+	text := metricstest.Get(t, "http://"+addr+"/metrics")
+	metricstest.Want(t, text, "securo_deliveries_in_flight 0")
+	if !strings.Contains(text, "\ntemporal_") {
+		t.Error("the worker's /metrics has none of the Temporal SDK's metrics")
+	}
+	if !strings.Contains(stdout.String(), "health and metrics on http://"+addr) {
+		t.Errorf("the banner does not say where: %s", stdout.String())
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("securo worker stopped with %v", err)
+	}
+	// Production logs are JSON, one object a line.
+	logs := strings.TrimSpace(stderr.String())
+	if !strings.Contains(logs, `"msg":"worker started"`) {
+		t.Errorf("no worker started line in %s", logs)
+	}
+	for _, l := range strings.Split(logs, "\n") {
+		var line map[string]any
+		if err := json.Unmarshal([]byte(l), &line); err != nil {
+			t.Errorf("a log line that is not JSON: %s", l)
+		}
+	}
 }

@@ -183,6 +183,7 @@ func (s *stack) runWorker(ctx context.Context) error {
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("worker: %w", err)
 	}
+	s.log.Info("worker started", "task_queue", s.cfg.TaskQueue, "temporal", s.cfg.TemporalAddress, "namespace", s.cfg.TemporalNamespace)
 	defer w.Stop()
 	var wg sync.WaitGroup
 	wg.Add(2)
