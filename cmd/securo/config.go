@@ -102,7 +102,7 @@ func resolveConfig(getenv func(string) string, flags map[string]string, cmd, dat
 	var errs []error
 	for i := range settings {
 		s := &settings[i]
-		if s.devOnly && cmd != cmdDev {
+		if !s.appliesTo(cmd) {
 			continue
 		}
 		r := resolved{setting: s, value: s.def(cmd, dataDir), source: fromDefault}
@@ -242,7 +242,7 @@ func settingFlags(fs *flag.FlagSet, cmd, dataDir string) func() map[string]strin
 	byFlag := map[string]*setting{}
 	for i := range settings {
 		s := &settings[i]
-		if s.devOnly && cmd != cmdDev {
+		if !s.appliesTo(cmd) {
 			continue
 		}
 		byFlag[s.flag()] = s

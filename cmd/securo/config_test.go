@@ -201,6 +201,12 @@ func TestEachCommandHasItsDefaults(t *testing.T) {
 			}
 		})
 	}
+	t.Run("dev runs its own Temporal and ignores how to reach a cluster", func(t *testing.T) {
+		cfg, err := resolveConfig(envOf(map[string]string{"TEMPORAL_API_KEY": "k", "TEMPORAL_TLS_SERVER_NAME": "x"}), nil, cmdDev, t.TempDir(), false)
+		if err != nil || cfg.temporalConn != (temporalConn{}) {
+			t.Fatalf("%+v, %v", cfg.temporalConn, err)
+		}
+	})
 	t.Run("SECURO_LOG_FORMAT and SECURO_LOG_LEVEL override them", func(t *testing.T) {
 		cfg, err := resolveConfig(envOf(map[string]string{"SECURO_LOG_FORMAT": "json", "SECURO_LOG_LEVEL": "debug"}), nil, cmdDev, t.TempDir(), false)
 		if err != nil || cfg.LogFormat != "json" || cfg.LogLevel != slog.LevelDebug {

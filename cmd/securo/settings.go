@@ -27,7 +27,13 @@ type setting struct {
 	apply func(c *config, v string) error
 	// secret values are never printed; databaseURL ones hide a password.
 	secret, databaseURL bool
-	devOnly             bool
+	// devOnly settings shape dev's own Temporal server; notDev ones how to
+	// reach a cluster, which dev does not use.
+	devOnly, notDev bool
+}
+
+func (s *setting) appliesTo(cmd string) bool {
+	return (cmd == cmdDev || !s.devOnly) && (cmd != cmdDev || !s.notDev)
 }
 
 type settingKind int
@@ -163,11 +169,11 @@ var settings = []setting{
 		apply: text(func(c *config) *string { return &c.TemporalAddress })},
 	{env: "TEMPORAL_NAMESPACE", usage: "Temporal namespace", def: always("default"),
 		apply: text(func(c *config) *string { return &c.TemporalNamespace })},
-	{env: "TEMPORAL_TLS_CERT", usage: "client certificate (PEM) for mTLS to Temporal, with TEMPORAL_TLS_KEY", def: always(""),
+	{env: "TEMPORAL_TLS_CERT", notDev: true, usage: "client certificate (PEM) for mTLS to Temporal, with TEMPORAL_TLS_KEY", def: always(""),
 		apply: file(func(c *config) *string { return &c.TemporalTLSCert })},
-	{env: "TEMPORAL_TLS_KEY", usage: "client key (PEM) for mTLS to Temporal", def: always(""),
+	{env: "TEMPORAL_TLS_KEY", notDev: true, usage: "client key (PEM) for mTLS to Temporal", def: always(""),
 		apply: file(func(c *config) *string { return &c.TemporalTLSKey })},
-	{env: "TEMPORAL_TLS_CA", usage: "CA certificates (PEM) that sign Temporal's server certificate (default: system roots)", def: always(""),
+	{env: "TEMPORAL_TLS_CA", notDev: true, usage: "CA certificates (PEM) that sign Temporal's server certificate (default: system roots)", def: always(""),
 		apply: func(c *config, v string) error {
 			if v != "" {
 				pem, err := os.ReadFile(v)
@@ -181,9 +187,9 @@ var settings = []setting{
 			c.TemporalTLSCA = v
 			return nil
 		}},
-	{env: "TEMPORAL_TLS_SERVER_NAME", usage: "server name to verify Temporal's certificate against (turns TLS on)", def: always(""),
+	{env: "TEMPORAL_TLS_SERVER_NAME", notDev: true, usage: "server name to verify Temporal's certificate against (turns TLS on)", def: always(""),
 		apply: text(func(c *config) *string { return &c.TemporalTLSServerName })},
-	{env: "TEMPORAL_API_KEY", usage: "Temporal Cloud API key (turns TLS on); prefer the variable to the flag", secret: true, def: always(""),
+	{env: "TEMPORAL_API_KEY", notDev: true, usage: "Temporal Cloud API key (turns TLS on); prefer the variable to the flag", secret: true, def: always(""),
 		apply: text(func(c *config) *string { return &c.TemporalAPIKey })},
 	{env: "SECURO_TASK_QUEUE", usage: "Temporal task queue", def: always("securo-webhooks"),
 		apply: text(func(c *config) *string { return &c.TaskQueue })},
