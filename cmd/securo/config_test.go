@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/securo/webhooks/internal/storetest"
 )
 
@@ -109,7 +111,7 @@ func TestMTLSWantsACertificateAndItsKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts, err := temporalOptions(cfg, newLogger(&bytes.Buffer{}), nil)
+	opts, err := temporalOptions(cfg, newLogger(&bytes.Buffer{}), prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
 	}
