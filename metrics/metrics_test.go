@@ -62,7 +62,12 @@ func TestEventTypesPastTheBoundCountAsOther(t *testing.T) {
 	}
 }
 
-func TestANilMetricsCountsNothing(t *testing.T) {
+func TestANilMetricsCountsNothingAndNeverPanics(t *testing.T) {
+	defer func() {
+		if r := recover(); r != nil {
+			t.Fatalf("a nil *Metrics panicked: %v", r)
+		}
+	}()
 	var m *metrics.Metrics
 	m.EventAccepted("a")
 	m.DeliveryFinished("succeeded", "")
