@@ -5,6 +5,7 @@ package activities
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -24,6 +25,8 @@ type Store interface {
 	FinishDelivery(ctx context.Context, deliveryID string, state models.DeliveryState, emit *models.AcceptEventInput) ([]models.Event, error)
 	SetDeliveryState(ctx context.Context, deliveryID string, state models.DeliveryState) error
 	MarkWorkflowStarted(ctx context.Context, eventID string) error
+	PurgeDeliveries(ctx context.Context, before time.Time, limit int) (int, error)
+	PurgeEvents(ctx context.Context, before time.Time, limit int) (int, error)
 }
 
 // Activities are registered once on the worker; workflows call them through
@@ -37,7 +40,26 @@ type Activities struct {
 	autoDisableAfter time.Duration
 	launcher         Launcher
 	ids              WorkflowIDs
+	metrics          Recorder
+	log              *slog.Logger
 }
+
+// Recorder counts attempts and deliveries (package metrics implements it).
+type Recorder interface {
+	// AttemptStarted is called as a POST begins; sinceAccepted is the time
+	// since the delivery was accepted for a first attempt, negative for
+	// later ones. The function it returns is called when the POST ends.
+	AttemptStarted(sinceAccepted time.Duration) (finished func(class string, took time.Duration))
+	// DeliveryFinished counts a delivery that ended.
+	DeliveryFinished(status, reason string)
+}
+
+type noRecorder struct{}
+
+func (noRecorder) AttemptStarted(time.Duration) func(string, time.Duration) {
+	return func(string, time.Duration) {}
+}
+func (noRecorder) DeliveryFinished(string, string) {}
 
 // Launcher starts the workflow of an operational event right away; without
 // one, the sweeper starts it.
@@ -63,6 +85,11 @@ type Options struct {
 	AutoDisableAfter       time.Duration
 	Launcher               Launcher
 	WorkflowIDs            WorkflowIDs
+	// Metrics counts attempts and deliveries; nil counts nothing.
+	Metrics Recorder
+	// Logger gets one line per attempt (ids, number, status, outcome,
+	// duration; never a payload, secret or signature); nil discards.
+	Logger *slog.Logger
 }
 
 // DefaultMaxInFlightPerEndpoint caps the attempts one worker process makes
@@ -78,9 +105,15 @@ func New(store Store, client *http.Client, version string, o Options) *Activitie
 	if o.AutoDisableAfter <= 0 {
 		o.AutoDisableAfter = DefaultAutoDisableAfter
 	}
+	if o.Metrics == nil {
+		o.Metrics = noRecorder{}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
 	return &Activities{store: store, client: client, userAgent: "Securo-Webhooks/" + version, now: time.Now,
 		limiter: newEndpointLimiter(o.MaxInFlightPerEndpoint), autoDisableAfter: o.AutoDisableAfter,
-		launcher: o.Launcher, ids: o.WorkflowIDs}
+		launcher: o.Launcher, ids: o.WorkflowIDs, metrics: o.Metrics, log: o.Logger}
 }
 
 // at is the time an attempt is judged at: the workflow's, else the clock.
@@ -167,6 +200,7 @@ func (a *Activities) FinishDelivery(ctx context.Context, in FinishInput) error {
 	if err != nil {
 		return err
 	}
+	a.metrics.DeliveryFinished(in.Status, in.Reason)
 	a.launch(ctx, emitted)
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -16,9 +17,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"go.temporal.io/sdk/activity"
-
 	"github.com/securo/webhooks/egress"
+	"github.com/securo/webhooks/metrics"
 	"github.com/securo/webhooks/models"
 	"github.com/securo/webhooks/retry"
 	"github.com/securo/webhooks/signing"
@@ -72,6 +72,7 @@ func (a *Activities) Attempt(ctx context.Context, in AttemptInput) (AttemptResul
 		if err := a.store.SetDeliveryState(ctx, in.DeliveryID, state); err != nil {
 			return AttemptResult{}, err
 		}
+		a.metrics.DeliveryFinished(state.Status, reason)
 		return AttemptResult{Status: state.Status, Reason: reason}, nil
 	}
 	release, ok := a.limiter.acquire(t.Endpoint.ID)
@@ -88,6 +89,9 @@ func (a *Activities) Attempt(ctx context.Context, in AttemptInput) (AttemptResul
 	if err != nil {
 		return AttemptResult{}, err
 	}
+	if res.Status != models.StatusPending {
+		a.metrics.DeliveryFinished(res.Status, res.Reason)
+	}
 	a.launch(ctx, emitted)
 	return res, nil
 }
@@ -100,14 +104,23 @@ const StatusThrottled = "throttled"
 // ended; the caller records the outcome.
 func (a *Activities) deliver(ctx context.Context, t models.AttemptTarget, att models.Attempt, nextDelay time.Duration, last bool, at time.Time) (models.AttemptOutcome, AttemptResult) {
 	o := models.AttemptOutcome{DeliveryID: t.Delivery.ID, Attempt: &att, EndpointID: t.Endpoint.ID}
+	sinceAccepted := time.Duration(-1)
+	if att.Number == 1 {
+		sinceAccepted = max(att.StartedAt.Sub(t.Delivery.CreatedAt), 0)
+	}
+	finished := a.metrics.AttemptStarted(sinceAccepted)
 	var out postOutcome
 	if signer, err := signing.NewSigner(t.Endpoint.SigningSecrets(att.StartedAt)...); err != nil {
 		out = postOutcome{errKind: models.AttemptErrorConnection, detail: "the endpoint's signing secret is unusable: " + err.Error()}
 	} else {
 		out = a.post(ctx, t, signer, att.StartedAt)
 	}
-	duration := a.now().Sub(att.StartedAt).Milliseconds()
+	took := a.now().Sub(att.StartedAt)
+	class := attemptClass(out)
+	finished(class, took)
+	duration := took.Milliseconds()
 	att.DurationMS = &duration
+	defer func() { a.logAttempt(ctx, t, att, out, class, took, o.State) }()
 	if out.statusCode != 0 {
 		att.StatusCode = &out.statusCode
 	}
@@ -179,6 +192,47 @@ type postOutcome struct {
 	detail     string
 	kept       string
 	retryAfter time.Duration
+	err        error // what the HTTP client said, when there was no answer
+}
+
+// attemptClass is the attempt's class in the metrics.
+func attemptClass(out postOutcome) string {
+	kind := ""
+	switch out.errKind {
+	case models.AttemptErrorTimeout:
+		kind = metrics.ClassTimeout
+	case models.AttemptErrorBlockedAddress:
+		kind = metrics.ClassBlocked
+	}
+	return metrics.ClassOf(out.statusCode, kind, out.err)
+}
+
+// logAttempt writes the attempt's one log line: ids, number, answer,
+// outcome and duration. Never the payload, a secret, a signature or the
+// URL (customers put tokens in query strings).
+func (a *Activities) logAttempt(ctx context.Context, t models.AttemptTarget, att models.Attempt, out postOutcome, class string, took time.Duration, state models.DeliveryState) {
+	outcome := "succeeded"
+	if out.errKind != "" {
+		outcome = out.errKind
+	}
+	attrs := []slog.Attr{
+		slog.String("event_id", t.Event.ID),
+		slog.String("endpoint_id", t.Endpoint.ID),
+		slog.String("delivery_id", t.Delivery.ID),
+		slog.Int("attempt", att.Number),
+		slog.Int("status_code", out.statusCode),
+		slog.String("outcome", outcome),
+		slog.String("class", class),
+		slog.Int64("duration_ms", took.Milliseconds()),
+		slog.String("delivery_status", state.Status),
+	}
+	if state.Reason != "" {
+		attrs = append(attrs, slog.String("reason", state.Reason))
+	}
+	if out.detail != "" && out.statusCode == 0 {
+		attrs = append(attrs, slog.String("error", out.detail))
+	}
+	a.log.LogAttrs(ctx, slog.LevelInfo, "delivery attempt", attrs...)
 }
 
 func (a *Activities) post(ctx context.Context, t models.AttemptTarget, signer *signing.Signer, at time.Time) postOutcome {
@@ -201,8 +255,7 @@ func (a *Activities) post(ctx context.Context, t models.AttemptTarget, signer *s
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		activity.GetLogger(ctx).Info("delivery attempt failed", "endpoint", t.Endpoint.ID, "error", kind, "detail", err.Error())
-		return postOutcome{errKind: kind, detail: keep([]byte(err.Error()))}
+		return postOutcome{errKind: kind, detail: keep([]byte(err.Error())), err: err}
 	}
 	defer resp.Body.Close()
 	answer, _ := io.ReadAll(io.LimitReader(resp.Body, readLimit))

@@ -102,6 +102,11 @@ func (a *Activities) FirstAttempts(ctx context.Context, in FirstAttemptsInput) (
 	if err != nil {
 		return FirstAttemptsResult{}, err
 	}
+	for _, o := range done {
+		if o.State.Status != models.StatusPending {
+			a.metrics.DeliveryFinished(o.State.Status, o.State.Reason)
+		}
+	}
 	a.launch(ctx, emitted)
 	return out, nil
 }

@@ -27,6 +27,7 @@ type events struct {
 	store    eventStore
 	launcher Launcher
 	log      *slog.Logger
+	metrics  EventCounter // nil counts nothing
 	// background bounds the launches under way after their answers; nil
 	// launches in the request.
 	background chan struct{}
@@ -104,6 +105,8 @@ func (h *events) create(c *gin.Context) error {
 	}
 	if res.Replayed {
 		c.Header("Idempotent-Replayed", "true")
+	} else if h.metrics != nil {
+		h.metrics.EventAccepted(req.Type)
 	}
 	return writeEvent(c, http.StatusAccepted, eventWire(res.Event))
 }

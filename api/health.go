@@ -19,7 +19,44 @@ type pinger interface {
 type health struct {
 	db       pinger
 	temporal func(ctx context.Context) error
-	log      *slog.Logger
+	// migrations reports whether the database's schema is this binary's.
+	migrations func(ctx context.Context) error
+	log        *slog.Logger
+}
+
+// Ops are the routes every process serves beside its work: /healthz,
+// /readyz and, when Metrics is set, /metrics.
+type Ops struct {
+	DB             pinger
+	TemporalHealth func(ctx context.Context) error // nil = not checked
+	Migrations     func(ctx context.Context) error // nil = not checked
+	Metrics        http.Handler                    // nil = no /metrics
+	Logger         *slog.Logger                    // nil = discard
+}
+
+// routes adds the ops routes to r.
+func (o Ops) routes(r *gin.Engine, h func(handlerFunc) gin.HandlerFunc, log *slog.Logger) {
+	hl := &health{db: o.DB, temporal: o.TemporalHealth, migrations: o.Migrations, log: log}
+	r.GET("/healthz", h(hl.live))
+	r.GET("/readyz", h(hl.ready))
+	if o.Metrics != nil {
+		r.GET("/metrics", gin.WrapH(o.Metrics))
+	}
+}
+
+// NewOps is the HTTP handler of a process that serves only the ops routes
+// (the worker).
+func NewOps(o Ops) http.Handler {
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	r := newEngine(log)
+	o.routes(r, func(f handlerFunc) gin.HandlerFunc { return handle(log, f) }, log)
+	r.NoRoute(handle(log, func(c *gin.Context) error {
+		return notFound("no route %s %s", c.Request.Method, c.Request.URL.Path)
+	}))
+	return r
 }
 
 // readyTimeout bounds each readiness check.
@@ -40,7 +77,7 @@ func (h *health) ready(c *gin.Context) error {
 	checks := []struct {
 		name  string
 		check func(context.Context) error
-	}{{"database", h.db.Ping}, {"temporal", h.temporal}}
+	}{{"database", h.db.Ping}, {"temporal", h.temporal}, {"migrations", h.migrations}}
 	var down []string
 	for _, ch := range checks {
 		if ch.check == nil {
@@ -51,12 +88,16 @@ func (h *health) ready(c *gin.Context) error {
 		cancel()
 		if err != nil {
 			h.log.WarnContext(c.Request.Context(), "not ready", "check", ch.name, "error", err)
-			down = append(down, ch.name)
+			if ch.name == "migrations" {
+				down = append(down, "migrations not current ("+err.Error()+")")
+			} else {
+				down = append(down, ch.name+" not answering")
+			}
 		}
 	}
 	if len(down) > 0 {
 		return &apiError{status: http.StatusServiceUnavailable, code: "unavailable",
-			message: "not ready: " + strings.Join(down, " and ") + " not answering"}
+			message: "not ready: " + strings.Join(down, "; ")}
 	}
 	writeJSON(c, http.StatusOK, statusJSON{Status: "ready"})
 	return nil

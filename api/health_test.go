@@ -4,10 +4,16 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/securo/webhooks/api"
+	"github.com/securo/webhooks/internal/metricstest"
+	"github.com/securo/webhooks/internal/storetest"
+	"github.com/securo/webhooks/metrics"
 	"github.com/securo/webhooks/models"
 )
 
@@ -21,22 +27,32 @@ func TestHealthz(t *testing.T) {
 
 func TestReadyz(t *testing.T) {
 	tests := []struct {
-		name        string
-		temporalErr error
-		closeDB     bool
-		status      int
-		mentions    []string
+		name          string
+		temporalErr   error
+		closeDB       bool
+		migrationsOld bool
+		status        int
+		mentions      []string
 	}{
-		{"ready when the database and temporal answer", nil, false, 200, nil},
-		{"not ready when temporal does not answer", errors.New("dial tcp: refused"), false, 503, []string{"temporal"}},
-		{"not ready when the database does not answer", nil, true, 503, []string{"database"}},
-		{"not ready naming both when neither answers", errors.New("down"), true, 503, []string{"database", "temporal"}},
+		{"ready when the database and temporal answer and migrations are current", nil, false, false, 200, nil},
+		{"not ready when temporal does not answer", errors.New("dial tcp: refused"), false, false, 503, []string{"temporal"}},
+		{"not ready when the database does not answer", nil, true, false, 503, []string{"database"}},
+		{"not ready naming both when neither answers", errors.New("down"), true, false, 503, []string{"database", "temporal"}},
+		{"not ready when a migration is missing", nil, false, true, 503, []string{"migrations not current", "not applied"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			var store *models.Store
 			h := newHarness(t, "sqlite", func(d *api.Deps) {
 				d.TemporalHealth = func(context.Context) error { return tt.temporalErr }
+				store = d.Store
+				d.Migrations = d.Store.CheckMigrations
 			})
+			if tt.migrationsOld {
+				if err := store.DB().Exec("DELETE FROM schema_migrations WHERE version = (SELECT max(version) FROM schema_migrations)").Error; err != nil {
+					t.Fatal(err)
+				}
+			}
 			if tt.closeDB {
 				if err := models.Close(h.store.DB()); err != nil {
 					t.Fatal(err)
@@ -55,7 +71,7 @@ func TestReadyz(t *testing.T) {
 					t.Errorf("message %q does not name %s", e.Message, m)
 				}
 			}
-			if len(tt.mentions) == 1 && strings.Contains(e.Message, map[string]string{"database": "temporal", "temporal": "database"}[tt.mentions[0]]) {
+			if len(tt.mentions) == 1 && tt.mentions[0] != "migrations" && strings.Contains(e.Message, map[string]string{"database": "temporal", "temporal": "database"}[tt.mentions[0]]) {
 				t.Errorf("message %q blames what works", e.Message)
 			}
 		})
@@ -85,4 +101,44 @@ func TestDatabaseDownAnswers503(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.do("GET", "/v1/endpoints", h.keyA, "").wantError(t, http.StatusServiceUnavailable, "unavailable", "")
+}
+
+func TestMetricsAreServedAndCountAcceptedEventsOnce(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := metrics.New(reg)
+	h := newHarness(t, "sqlite", func(d *api.Deps) {
+		d.Metrics = m
+		d.MetricsHandler = metrics.Handler(reg)
+	})
+	for range 2 {
+		h.do("POST", "/v1/events", h.keyA, `{"type": "dex.swap", "data": {}}`, "Idempotency-Key", "k1").want(t, http.StatusAccepted)
+	}
+	h.do("POST", "/v1/events", h.keyA, `{"type": "payment.confirmed", "data": {}}`).want(t, http.StatusAccepted)
+	h.do("POST", "/v1/events", h.keyA, `{"type": "", "data": {}}`).want(t, http.StatusUnprocessableEntity)
+	// An idempotent replay and a refused event count nothing.
+	metricstest.Want(t, metricstest.Get(t, h.url+"/metrics"),
+		`securo_events_accepted_total{event_type="dex.swap"} 1`,
+		`securo_events_accepted_total{event_type="payment.confirmed"} 1`,
+	)
+}
+
+func TestTheOpsHandlerServesHealthReadinessAndMetricsOnly(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	metrics.New(reg)
+	store := storetest.Open(t, "sqlite")
+	srv := httptest.NewServer(api.NewOps(api.Ops{
+		DB: store, Migrations: store.CheckMigrations, Metrics: metrics.Handler(reg),
+		TemporalHealth: func(context.Context) error { return errors.New("down") },
+	}))
+	defer srv.Close()
+	for path, want := range map[string]int{"/healthz": 200, "/readyz": 503, "/metrics": 200, "/v1/events": 404} {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("GET %s: %d, want %d", path, resp.StatusCode, want)
+		}
+	}
 }

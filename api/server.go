@@ -45,6 +45,18 @@ type Deps struct {
 	Guard *egress.Guard
 	// RateLimit caps each account's requests; zero: no limit.
 	RateLimit RateLimit
+	// Migrations reports whether the database's schema is this binary's
+	// (readiness); nil = not checked.
+	Migrations func(ctx context.Context) error
+	// Metrics counts accepted events; nil counts nothing.
+	Metrics EventCounter
+	// MetricsHandler serves /metrics; nil = no /metrics.
+	MetricsHandler http.Handler
+}
+
+// EventCounter counts the events the API accepts.
+type EventCounter interface {
+	EventAccepted(eventType string)
 }
 
 // DefaultMaxEndpoints is how many endpoints an account may have when
@@ -65,21 +77,15 @@ func New(d Deps) http.Handler {
 		maxEndpoints = DefaultMaxEndpoints
 	}
 
-	gin.SetMode(gin.ReleaseMode)
-	r := gin.New()
-	r.HandleMethodNotAllowed = true
-	// A redirect would turn a POST to /v1/events/ into a second request the
-	// client did not make; a 404 is plainer.
-	r.RedirectTrailingSlash = false
+	r := newEngine(log)
 	h := func(f handlerFunc) gin.HandlerFunc { return handle(log, f) }
-	r.Use(securityHeaders, recoverer(log), requestLog(log), h(limitURI))
 	auth := &authenticator{store: d.Store}
 	guard := d.Guard
 	if guard == nil {
 		guard = &egress.Guard{}
 	}
 	eps := &endpoints{store: d.Store, max: maxEndpoints, guard: guard}
-	evs := &events{store: d.Store, launcher: d.Launcher, log: log}
+	evs := &events{store: d.Store, launcher: d.Launcher, log: log, metrics: d.Metrics}
 	if d.LaunchInBackground {
 		evs.background = make(chan struct{}, maxBackgroundLaunches)
 	}
@@ -87,10 +93,7 @@ func New(d Deps) http.Handler {
 	rs := &resends{store: d.Store, launcher: d.Launcher, log: log}
 	st := &steering{store: d.Store, launcher: d.Launcher}
 	keys := &apiKeys{store: d.Store}
-	hl := &health{db: d.Store, temporal: d.TemporalHealth, log: log}
-
-	r.GET("/healthz", h(hl.live))
-	r.GET("/readyz", h(hl.ready))
+	Ops{DB: d.Store, TemporalHealth: d.TemporalHealth, Migrations: d.Migrations, Metrics: d.MetricsHandler}.routes(r, h, log)
 	// Registered on the root, so the /v1 group's authentication does not
 	// apply to it.
 	r.GET("/v1/openapi.json", h(openAPI))
@@ -126,6 +129,18 @@ func New(d Deps) http.Handler {
 		return &apiError{status: http.StatusMethodNotAllowed, code: "method_not_allowed",
 			message: c.Request.Method + " is not allowed on " + c.Request.URL.Path + "; allowed: " + c.Writer.Header().Get("Allow")}
 	}))
+	return r
+}
+
+// newEngine is a Gin engine with the middleware every route has.
+func newEngine(log *slog.Logger) *gin.Engine {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	// A redirect would turn a POST to /v1/events/ into a second request the
+	// client did not make; a 404 is plainer.
+	r.RedirectTrailingSlash = false
+	r.Use(securityHeaders, recoverer(log), requestLog(log), handle(log, limitURI))
 	return r
 }
 

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -118,6 +119,11 @@ var migrations = []migration{
 		`ALTER TABLE endpoints ADD COLUMN failing_since {{timestamp}}`,
 		`ALTER TABLE endpoints ADD COLUMN last_error text NOT NULL DEFAULT ''`,
 	}},
+	{version: 6, name: "retention purges the oldest rows first", statements: []string{
+		`CREATE INDEX deliveries_updated ON deliveries (updated_at)`,
+		`CREATE INDEX events_created ON events (created_at)`,
+		`CREATE INDEX idempotency_keys_event ON idempotency_keys (event_id)`,
+	}},
 }
 
 // migrationLockKey is the PostgreSQL advisory lock that serialises
@@ -172,6 +178,44 @@ func Migrate(ctx context.Context, db *gorm.DB) error {
 	})
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+// ErrMigrationsNotCurrent says the database's schema is not the one this
+// binary was built for: a migration is missing, or a newer binary applied
+// one this binary does not know.
+var ErrMigrationsNotCurrent = errors.New("database migrations are not current")
+
+// CheckMigrations reports whether the migrations applied to the database
+// are exactly this binary's; the error says which differ.
+func (s *Store) CheckMigrations(ctx context.Context) error {
+	var applied []int
+	if err := s.db.WithContext(ctx).Raw("SELECT version FROM schema_migrations ORDER BY version").Scan(&applied).Error; err != nil {
+		return fmt.Errorf("read schema_migrations: %w", err)
+	}
+	known := make(map[int]bool, len(migrations))
+	for _, m := range migrations {
+		known[m.version] = true
+	}
+	var missing, unknown []int
+	done := make(map[int]bool, len(applied))
+	for _, v := range applied {
+		done[v] = true
+		if !known[v] {
+			unknown = append(unknown, v)
+		}
+	}
+	for _, m := range migrations {
+		if !done[m.version] {
+			missing = append(missing, m.version)
+		}
+	}
+	switch {
+	case len(unknown) > 0:
+		return fmt.Errorf("%w: the database has migrations %v this binary does not know (a newer version ran)", ErrMigrationsNotCurrent, unknown)
+	case len(missing) > 0:
+		return fmt.Errorf("%w: migrations %v are not applied", ErrMigrationsNotCurrent, missing)
 	}
 	return nil
 }

@@ -2,6 +2,9 @@ package models_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -108,6 +111,34 @@ func TestOpeningOneFreshDatabaseConcurrentlyAppliesEachMigrationOnce(t *testing.
 					t.Errorf("round %d: version %d recorded %d times", round, c.Version, c.N)
 				}
 			}
+		}
+	})
+}
+
+func TestCheckMigrationsSaysWhichDiffer(t *testing.T) {
+	storetest.ForEachKind(t, func(t *testing.T, kind string) {
+		ctx := context.Background()
+		s := storetest.Open(t, kind)
+		if err := s.CheckMigrations(ctx); err != nil {
+			t.Fatalf("a freshly migrated database: %v", err)
+		}
+		last := appliedMigrations(t, s.DB())
+		newest := last[len(last)-1].Version
+
+		// A newer binary applied a migration this one does not know.
+		if err := s.DB().Exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, 'from the future', ?)", 999, models.Now()).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CheckMigrations(ctx); !errors.Is(err, models.ErrMigrationsNotCurrent) || !strings.Contains(err.Error(), "999") {
+			t.Fatalf("with an unknown migration: %v", err)
+		}
+		// One of ours is missing.
+		if err := s.DB().Exec("DELETE FROM schema_migrations WHERE version IN (?, ?)", 999, newest).Error; err != nil {
+			t.Fatal(err)
+		}
+		err := s.CheckMigrations(ctx)
+		if !errors.Is(err, models.ErrMigrationsNotCurrent) || !strings.Contains(err.Error(), fmt.Sprintf("[%d] are not applied", newest)) {
+			t.Fatalf("with migration %d missing: %v", newest, err)
 		}
 	})
 }

@@ -16,6 +16,7 @@ func New(c client.Client, taskQueue string, acts *activities.Activities) sdkwork
 	w := sdkworker.New(c, taskQueue, sdkworker.Options{})
 	w.RegisterWorkflow(workflows.EventWorkflow)
 	w.RegisterWorkflow(workflows.DeliveryWorkflow)
+	w.RegisterWorkflow(workflows.RetentionWorkflow)
 	w.RegisterActivity(acts)
 	return w
 }

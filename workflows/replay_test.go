@@ -27,6 +27,7 @@ func TestRecordedHistoriesReplay(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
 			r.RegisterWorkflow(EventWorkflow)
 			r.RegisterWorkflow(DeliveryWorkflow)
+			r.RegisterWorkflow(RetentionWorkflow)
 			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
 				t.Fatalf("replay %s: %v", f, err)
 			}

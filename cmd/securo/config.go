@@ -1,23 +1,24 @@
 package main
 
 import (
+	"crypto/tls"
 	"crypto/x509"
+	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/netip"
 	"os"
-	"strconv"
-	"strings"
 	"time"
 
-	"github.com/securo/webhooks/activities"
 	"github.com/securo/webhooks/egress"
-	"github.com/securo/webhooks/workflows"
 )
 
-// config is every setting, read once from the environment and flags.
+// config is every setting, read once from flags and the environment.
 type config struct {
 	security
+	temporalConn
 	HTTPAddr          string
 	DatabaseURL       string
 	TemporalAddress   string
@@ -39,101 +40,153 @@ type config struct {
 	AutoDisableAfter       time.Duration
 	PprofAddr              string // SECURO_PPROF_ADDR: Go's profiler, off by default
 	MaxInFlightPerEndpoint int
+	// LogFormat is json or text; LogLevel debug, info, warn or error.
+	LogFormat string
+	LogLevel  slog.Level
+	// Retention is how long events, deliveries and attempts are kept.
+	Retention time.Duration
+	// TemporalSQLiteTuned runs the dev server's SQLite in WAL mode (dev only).
+	TemporalSQLiteTuned bool
+
+	// resolved is every setting's raw value and where it came from, for
+	// `securo config`.
+	resolved []resolved
 }
 
-// loadConfig reads the environment; dev changes two defaults (private
-// targets allowed, database in the data dir).
+// temporalConn is how the client reaches a Temporal cluster beyond its
+// address: mTLS files, a CA, a server name, or an API key (Temporal Cloud).
+type temporalConn struct {
+	TemporalTLSCert       string
+	TemporalTLSKey        string
+	TemporalTLSCA         string
+	TemporalTLSServerName string
+	TemporalAPIKey        string
+}
+
+// The commands whose settings differ.
+const (
+	cmdAPI    = "api"
+	cmdWorker = "worker"
+	cmdDev    = "dev"
+)
+
+// Where a setting's value came from.
+const (
+	fromDefault = "default"
+	fromEnv     = "env"
+	fromFlag    = "flag"
+)
+
+type resolved struct {
+	setting *setting
+	value   string
+	source  string
+}
+
+// loadConfig reads the environment as command api reads it, or dev when
+// dev is set (private targets allowed, database in the data dir).
 func loadConfig(getenv func(string) string, dev bool, dataDir string) (config, error) {
-	c := config{
-		HTTPAddr:          envOr(getenv, "SECURO_HTTP_ADDR", "127.0.0.1:8080"),
-		DatabaseURL:       envOr(getenv, "SECURO_DATABASE_URL", "sqlite://"+dataDir+"/securo.db"),
-		TemporalAddress:   envOr(getenv, "TEMPORAL_ADDRESS", "127.0.0.1:7233"),
-		TemporalNamespace: envOr(getenv, "TEMPORAL_NAMESPACE", "default"),
-		TaskQueue:         envOr(getenv, "SECURO_TASK_QUEUE", "securo-webhooks"),
-		CAFile:            getenv("SECURO_CA_FILE"),
-		PprofAddr:         getenv("SECURO_PPROF_ADDR"),
-		Schedule:          workflows.DefaultSchedule,
-		SandboxSchedule:   workflows.DefaultSandboxSchedule,
-		MaxEndpoints:      100,
-		SweepInterval:     5 * time.Second,
-		SweepGrace:        5 * time.Second,
+	cmd := cmdAPI
+	if dev {
+		cmd = cmdDev
 	}
-	var err error
-	if c.AllowPrivate, err = envBool(getenv, "SECURO_ALLOW_PRIVATE_NETWORKS", dev); err != nil {
-		return c, err
-	}
-	if c.FastPath, err = envBool(getenv, "SECURO_DELIVERY_FAST_PATH", true); err != nil {
-		return c, err
-	}
-	if c.EagerStart, err = envBool(getenv, "SECURO_EAGER_START", true); err != nil {
-		return c, err
-	}
-	if c.BackgroundLaunch, err = envBool(getenv, "SECURO_BACKGROUND_LAUNCH", true); err != nil {
-		return c, err
-	}
-	c.MaxInFlightPerEndpoint = activities.DefaultMaxInFlightPerEndpoint
-	if v := getenv("SECURO_MAX_INFLIGHT_PER_ENDPOINT"); v != "" {
-		if c.MaxInFlightPerEndpoint, err = strconv.Atoi(v); err != nil || c.MaxInFlightPerEndpoint < 1 {
-			return c, fmt.Errorf("SECURO_MAX_INFLIGHT_PER_ENDPOINT: want a positive number, got %q", v)
+	return resolveConfig(getenv, nil, cmd, dataDir, true)
+}
+
+// resolveConfig reads every setting of cmd: a flag in flags wins over the
+// environment, which wins over the default. Every bad value is reported,
+// each naming its flag or variable. makeDevKey lets dev make its encryption
+// key file on first start; `securo config` only looks.
+func resolveConfig(getenv func(string) string, flags map[string]string, cmd, dataDir string, makeDevKey bool) (config, error) {
+	var c config
+	var errs []error
+	for i := range settings {
+		s := &settings[i]
+		if !s.appliesTo(cmd) {
+			continue
 		}
-	}
-	if v := getenv("SECURO_ALLOW_NETWORKS"); v != "" {
-		for _, s := range strings.Split(v, ",") {
-			p, err := netip.ParsePrefix(strings.TrimSpace(s))
-			if err != nil {
-				return c, fmt.Errorf("SECURO_ALLOW_NETWORKS: %q is not a CIDR: %w", s, err)
+		r := resolved{setting: s, value: s.def(cmd, dataDir), source: fromDefault}
+		if v := getenv(s.env); v != "" {
+			r.value, r.source = v, fromEnv
+		}
+		if v, ok := flags[s.env]; ok {
+			r.value, r.source = v, fromFlag
+		}
+		if err := s.apply(&c, r.value); err != nil {
+			name := s.env
+			if r.source == fromFlag {
+				name = "--" + s.flag()
 			}
-			c.AllowNetworks = append(c.AllowNetworks, p)
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
 		}
+		c.resolved = append(c.resolved, r)
 	}
-	if v := getenv("SECURO_RETRY_SCHEDULE"); v != "" {
-		if c.Schedule, err = workflows.ParseSchedule(v); err != nil {
-			return c, fmt.Errorf("SECURO_RETRY_SCHEDULE: %w", err)
+	if err := c.check(); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return c, errors.Join(errs...)
+	}
+	if c.SecretBox == nil && cmd == cmdDev && makeDevKey {
+		if err := os.MkdirAll(dataDir, 0o700); err != nil {
+			return c, fmt.Errorf("create data dir: %w", err)
 		}
-	}
-	if v := getenv("SECURO_SANDBOX_RETRY_SCHEDULE"); v != "" {
-		if c.SandboxSchedule, err = workflows.ParseSchedule(v); err != nil {
-			return c, fmt.Errorf("SECURO_SANDBOX_RETRY_SCHEDULE: %w", err)
+		key, err := devEncryptionKey(dataDir)
+		if err != nil {
+			return c, err
 		}
-	}
-	if v := getenv("SECURO_MAX_ENDPOINTS"); v != "" {
-		if c.MaxEndpoints, err = strconv.Atoi(v); err != nil || c.MaxEndpoints < 1 {
-			return c, fmt.Errorf("SECURO_MAX_ENDPOINTS: want a positive number, got %q", v)
+		if err := setEncryptionKey(&c, key); err != nil {
+			return c, fmt.Errorf("%s/%s: %w", dataDir, devKeyFile, err)
 		}
-	}
-	c.AutoDisableAfter = activities.DefaultAutoDisableAfter
-	for name, dst := range map[string]*time.Duration{"SECURO_SWEEP_INTERVAL": &c.SweepInterval, "SECURO_SWEEP_GRACE": &c.SweepGrace, "SECURO_AUTO_DISABLE_AFTER": &c.AutoDisableAfter} {
-		if v := getenv(name); v != "" {
-			d, err := time.ParseDuration(v)
-			if err != nil || d <= 0 {
-				return c, fmt.Errorf("%s: want a duration such as 5s, got %q", name, v)
-			}
-			*dst = d
-		}
-	}
-	if c.security, err = loadSecurity(getenv, dev, dataDir); err != nil {
-		return c, err
 	}
 	return c, nil
 }
 
-func envOr(getenv func(string) string, name, def string) string {
-	if v := getenv(name); v != "" {
-		return v
+// override sets a setting's shown value and source when a command decides
+// it (dev's Temporal address).
+func (c *config) override(env, value, source string) {
+	for i := range c.resolved {
+		if c.resolved[i].setting.env == env {
+			c.resolved[i].value, c.resolved[i].source = value, source
+		}
 	}
-	return def
 }
 
-func envBool(getenv func(string) string, name string, def bool) (bool, error) {
-	v := getenv(name)
-	if v == "" {
-		return def, nil
+// check validates settings that depend on each other.
+func (c *config) check() error {
+	if (c.TemporalTLSCert == "") != (c.TemporalTLSKey == "") {
+		return errors.New("TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY: give both (mTLS) or neither")
 	}
-	b, err := strconv.ParseBool(v)
-	if err != nil {
-		return def, fmt.Errorf("%s: want true or false, got %q", name, v)
+	if c.TemporalTLSCert != "" {
+		if _, err := tls.LoadX509KeyPair(c.TemporalTLSCert, c.TemporalTLSKey); err != nil {
+			return fmt.Errorf("TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY: %w", err)
+		}
 	}
-	return b, nil
+	return nil
+}
+
+// temporalTLS is the TLS configuration of the Temporal connection, nil for
+// plain text (the API key alone turns TLS on in the SDK).
+func (c config) temporalTLS() (*tls.Config, error) {
+	if c.TemporalTLSCert == "" && c.TemporalTLSCA == "" && c.TemporalTLSServerName == "" {
+		return nil, nil
+	}
+	t := &tls.Config{ServerName: c.TemporalTLSServerName, MinVersion: tls.VersionTLS12}
+	if c.TemporalTLSCert != "" {
+		pair, err := tls.LoadX509KeyPair(c.TemporalTLSCert, c.TemporalTLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY: %w", err)
+		}
+		t.Certificates = []tls.Certificate{pair}
+	}
+	if c.TemporalTLSCA != "" {
+		pool, err := readCAs(c.TemporalTLSCA, x509.NewCertPool())
+		if err != nil {
+			return nil, fmt.Errorf("TEMPORAL_TLS_CA: %w", err)
+		}
+		t.RootCAs = pool
+	}
+	return t, nil
 }
 
 // guard is the egress guard the settings describe.
@@ -147,20 +200,98 @@ func (c config) rootCAs() (*x509.CertPool, error) {
 	if c.CAFile == "" {
 		return nil, nil
 	}
-	pem, err := os.ReadFile(c.CAFile)
-	if err != nil {
-		return nil, fmt.Errorf("SECURO_CA_FILE: %w", err)
-	}
 	pool, err := x509.SystemCertPool()
 	if err != nil {
 		pool = x509.NewCertPool()
 	}
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("SECURO_CA_FILE: %s holds no PEM certificate", c.CAFile)
+	pool, err = readCAs(c.CAFile, pool)
+	if err != nil {
+		return nil, fmt.Errorf("SECURO_CA_FILE: %w", err)
 	}
 	return pool, nil
 }
 
-func newLogger(stderr interface{ Write([]byte) (int, error) }) *slog.Logger {
+// readCAs adds the PEM certificates in path to pool.
+func readCAs(path string, pool *x509.CertPool) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", path)
+	}
+	return pool, nil
+}
+
+// logger writes the settings' log format at their level.
+func (c config) logger(w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: c.LogLevel}
+	if c.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+func newLogger(stderr io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 }
+
+// settingFlags adds a flag for every setting of cmd to fs; after fs.Parse,
+// the returned function gives the flags that were set, by variable name.
+func settingFlags(fs *flag.FlagSet, cmd, dataDir string) func() map[string]string {
+	byFlag := map[string]*setting{}
+	for i := range settings {
+		s := &settings[i]
+		if !s.appliesTo(cmd) {
+			continue
+		}
+		byFlag[s.flag()] = s
+		usage := s.usage + " ($" + s.env
+		if def := s.def(cmd, dataDir); def != "" && !s.secret {
+			usage += "; default " + def
+		}
+		fs.Var(&flagValue{isBool: s.kind == kindBool}, s.flag(), usage+")")
+	}
+	return func() map[string]string {
+		set := map[string]string{}
+		fs.Visit(func(f *flag.Flag) {
+			if s, ok := byFlag[f.Name]; ok {
+				set[s.env] = f.Value.String()
+			}
+		})
+		return set
+	}
+}
+
+// flagValue holds a setting's flag as given; the setting parses it.
+type flagValue struct {
+	v      string
+	isBool bool
+}
+
+func (f *flagValue) String() string     { return f.v }
+func (f *flagValue) Set(v string) error { f.v = v; return nil }
+func (f *flagValue) IsBoolFlag() bool   { return f.isBool }
+
+// commandConfig parses a serving command's flags (after extra adds its
+// own) and reads its settings; makeDevKey as for resolveConfig.
+func commandConfig(name, cmd string, args []string, getenv func(string) string, stderr io.Writer, extra func(fs *flag.FlagSet) (dataDir func() string), makeDevKey bool) (config, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dataDir := func() string { return defaultDataDir }
+	if extra != nil {
+		dataDir = extra(fs)
+	}
+	set := settingFlags(fs, cmd, defaultDataDir)
+	if err := fs.Parse(args); err != nil {
+		return config{}, err
+	}
+	if fs.NArg() > 0 {
+		return config{}, fmt.Errorf("%s: unexpected argument %q", name, fs.Arg(0))
+	}
+	return resolveConfig(getenv, set(), cmd, dataDir(), makeDevKey)
+}
+
+// defaultDataDir is where dev keeps its data, and the default database's
+// directory for every command.
+const defaultDataDir = "./.securo"

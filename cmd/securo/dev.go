@@ -26,41 +26,25 @@ const devAccount = "dev"
 // Web UI) as a child process, and the API and worker in this one, on SQLite
 // in the data dir. One Ctrl-C stops all of it.
 func runDev(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("securo dev", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	dataDir := fs.String("data-dir", "./.securo", "where the SQLite database, Temporal's database and the dev API key live")
-	httpAddr := fs.String("http-addr", "", "HTTP listen address (default $SECURO_HTTP_ADDR or 127.0.0.1:8080)")
-	temporalPort := fs.Int("temporal-port", 7233, "Temporal frontend port")
-	uiPort := fs.Int("ui-port", 8233, "Temporal Web UI port")
-	temporalBin := fs.String("temporal-bin", "", "Temporal CLI binary (default bin/temporal, then temporal on PATH)")
-	tunedDefault, err := envBool(getenv, "SECURO_TEMPORAL_SQLITE_TUNED", true)
+	var dev *devFlags
+	cfg, err := commandConfig("securo dev", cmdDev, args, getenv, stderr, func(fs *flag.FlagSet) func() string {
+		dev = addDevFlags(fs)
+		return func() string { return *dev.dataDir }
+	}, true)
 	if err != nil {
 		return err
 	}
-	tuned := fs.Bool("temporal-sqlite-tuned", tunedDefault, "run Temporal's SQLite in WAL mode with synchronous=normal (about 3x faster; a power cut may lose the last moments, a crash loses nothing)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
+	dataDir, temporalPort, uiPort := dev.dataDir, dev.temporalPort, dev.uiPort
 	if err = os.MkdirAll(*dataDir, 0o700); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
 	}
+	// dev runs its own server.
 	temporalAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(*temporalPort))
-	env := func(name string) string {
-		if name == "TEMPORAL_ADDRESS" {
-			return temporalAddr // dev runs its own server
-		}
-		return getenv(name)
-	}
-	cfg, err := loadConfig(env, true, *dataDir)
-	if err != nil {
-		return err
-	}
-	if *httpAddr != "" {
-		cfg.HTTPAddr = *httpAddr
-	}
-	log := newLogger(stderr)
+	cfg.override("TEMPORAL_ADDRESS", temporalAddr, "dev (--temporal-port)")
+	cfg.TemporalAddress = temporalAddr
+	log := cfg.logger(stderr)
 
-	bin, err := findTemporal(*temporalBin)
+	bin, err := findTemporal(*dev.temporalBin)
 	if err != nil {
 		return err
 	}
@@ -71,7 +55,7 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	}
 	defer ln.Close()
 
-	temporal, err := startTemporal(bin, *dataDir, *temporalPort, *uiPort, *tuned)
+	temporal, err := startTemporal(bin, *dataDir, *temporalPort, *uiPort, cfg.TemporalSQLiteTuned)
 	if err != nil {
 		return err
 	}
@@ -111,6 +95,21 @@ Securo Webhooks is running (Ctrl-C stops everything).
 		return fmt.Errorf("temporal dev server stopped; see %s", temporal.logPath)
 	}
 	return err
+}
+
+// devFlags are the flags only dev has, beside the settings.
+type devFlags struct {
+	dataDir, temporalBin *string
+	temporalPort, uiPort *int
+}
+
+func addDevFlags(fs *flag.FlagSet) *devFlags {
+	return &devFlags{
+		dataDir:      fs.String("data-dir", defaultDataDir, "where the SQLite database, Temporal's database and the dev API key live"),
+		temporalPort: fs.Int("temporal-port", 7233, "Temporal frontend port"),
+		uiPort:       fs.Int("ui-port", 8233, "Temporal Web UI port"),
+		temporalBin:  fs.String("temporal-bin", "", "Temporal CLI binary (default bin/temporal, then temporal on PATH)"),
+	}
 }
 
 func findTemporal(flagValue string) (string, error) {

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/securo/webhooks/internal/metricstest"
 	"github.com/securo/webhooks/internal/receivertest"
 	"github.com/securo/webhooks/internal/temporaltest"
 )
@@ -108,6 +109,11 @@ func TestDevRunsEverythingAndOneCtrlCStopsIt(t *testing.T) {
 	ev := s.emit(`{"type": "dex.swap", "data": {"n": 1}}`)
 	rc.WaitFor(t, 1, 30*time.Second)
 	s.waitEvent(ev.ID)
+	// The API and the worker count into one registry, served on the API's address.
+	metricstest.Want(t, metricstest.Get(t, apiURL+"/metrics"),
+		`securo_events_accepted_total{event_type="dex.swap"} 1`,
+		`securo_attempts_total{class="2xx"} 1`,
+	)
 
 	info, err := os.Stat(filepath.Join(dataDir, "dev-api-key"))
 	if err != nil || info.Mode().Perm() != 0o600 {

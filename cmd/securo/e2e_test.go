@@ -46,6 +46,11 @@ type service struct {
 	apiURL string
 	key    string
 	store  *models.Store
+	// workerURL serves the last started worker's /healthz, /readyz and
+	// /metrics, as `securo worker` does.
+	workerURL string
+	// log is what the API and the worker logged (JSON).
+	log *syncBuffer
 }
 
 type serviceOptions struct {
@@ -81,6 +86,7 @@ func startService(t *testing.T, kind string, receivers []*receivertest.Receiver,
 		SweepGrace:        100 * time.Millisecond,
 		FastPath:          !o.childPath,
 		EagerStart:        true,
+		Retention:         720 * time.Hour,
 	}
 	if o.schedule != nil {
 		cfg.Schedule = o.schedule
@@ -88,15 +94,14 @@ func startService(t *testing.T, kind string, receivers []*receivertest.Receiver,
 	if o.configure != nil {
 		o.configure(&cfg)
 	}
-	s := &service{t: t, cfg: cfg}
+	s := &service{t: t, cfg: cfg, log: &syncBuffer{}}
 
 	apiCfg := cfg
 	if o.apiTemporal != "" {
 		apiCfg.TemporalAddress = o.apiTemporal
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	log := slog.New(slog.DiscardHandler)
-	api, err := openStack(ctx, apiCfg, log)
+	api, err := openStack(ctx, apiCfg, s.logger())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,16 +127,29 @@ func startService(t *testing.T, kind string, receivers []*receivertest.Receiver,
 	return s
 }
 
-// startWorker runs `securo worker` in-process with its own connections.
+// logger logs as `securo api` and `securo worker` do, into s.log.
+func (s *service) logger() *slog.Logger {
+	return slog.New(slog.NewJSONHandler(s.log, nil))
+}
+
+// startWorker runs `securo worker` in-process with its own connections,
+// serving its health and metrics on a port of its own.
 func (s *service) startWorker() {
 	t := s.t
 	ctx, cancel := context.WithCancel(context.Background())
-	w, err := openStack(ctx, s.cfg, slog.New(slog.DiscardHandler))
+	w, err := openStack(ctx, s.cfg, s.logger())
 	if err != nil {
 		t.Fatal(err)
 	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.workerURL = "http://" + ln.Addr().String()
 	done := make(chan error, 1)
-	go func() { done <- w.runWorker(ctx) }()
+	go func() {
+		done <- runTogether(ctx, func(ctx context.Context) error { return w.serveOps(ctx, ln) }, w.runWorker)
+	}()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {

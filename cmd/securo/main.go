@@ -38,6 +38,8 @@ Usage:
                                  create an account and print its API key
   securo accounts keys list|create|revoke --account NAME [...]
                                  list, create or revoke an account's API keys
+  securo config [api|worker|dev] [flags]
+                                 print the effective settings (secrets masked) and where each came from
   securo keygen                  print a new SECURO_ENCRYPTION_KEY
   securo version                 print the version
 
@@ -60,6 +62,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runWorkerCommand(ctx, args[1:], getenv, stdout, stderr)
 	case "accounts":
 		return runAccounts(ctx, args[1:], getenv, stdout, stderr)
+	case "config":
+		return runConfig(ctx, args[1:], getenv, stdout, stderr)
 	case "keygen":
 		return runKeygen(stdout)
 	case "version":

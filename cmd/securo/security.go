@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/securo/webhooks/api"
-	"github.com/securo/webhooks/egress"
 	"github.com/securo/webhooks/models"
 )
 
@@ -37,42 +36,6 @@ const devKeyFile = "encryption-key"
 // errNoEncryptionKey says how to fix the one setting production must give.
 var errNoEncryptionKey = errors.New("SECURO_ENCRYPTION_KEY is not set: endpoint signing secrets are encrypted at rest with it. " +
 	"Make one with `securo keygen` (or `openssl rand -base64 32`), keep it in your secret store, and give the same key to every api and worker process")
-
-func loadSecurity(getenv func(string) string, dev bool, dataDir string) (security, error) {
-	var s security
-	key := getenv("SECURO_ENCRYPTION_KEY")
-	if key == "" && dev {
-		var err error
-		if key, err = devEncryptionKey(dataDir); err != nil {
-			return s, err
-		}
-	}
-	if key != "" {
-		box, err := models.ParseSecretBox(key)
-		if err != nil {
-			return s, fmt.Errorf("SECURO_ENCRYPTION_KEY: %w", err)
-		}
-		s.SecretBox = box
-	}
-	if !dev {
-		s.RateLimit = defaultRateLimit
-	}
-	if v := getenv("SECURO_RATE_LIMIT"); v != "" {
-		l, err := parseRateLimit(v)
-		if err != nil {
-			return s, fmt.Errorf("SECURO_RATE_LIMIT: %w", err)
-		}
-		s.RateLimit = l
-	}
-	if v := getenv("SECURO_EGRESS_PROXY"); v != "" {
-		p, err := egress.ParseProxy(v)
-		if err != nil {
-			return s, fmt.Errorf("SECURO_EGRESS_PROXY: %w", err)
-		}
-		s.EgressProxy = p
-	}
-	return s, nil
-}
 
 // parseRateLimit reads "100/s", "6000/m", "10/h" or "off".
 func parseRateLimit(v string) (api.RateLimit, error) {

@@ -3,14 +3,15 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 	"gorm.io/gorm"
@@ -19,6 +20,7 @@ import (
 	"github.com/securo/webhooks/api"
 	"github.com/securo/webhooks/egress"
 	"github.com/securo/webhooks/launcher"
+	"github.com/securo/webhooks/metrics"
 	"github.com/securo/webhooks/models"
 	"github.com/securo/webhooks/worker"
 	"github.com/securo/webhooks/workflows"
@@ -30,6 +32,9 @@ type stack struct {
 	store    *models.Store
 	temporal client.Client
 	log      *slog.Logger
+	// registry holds this process's metrics, served at /metrics.
+	registry *prometheus.Registry
+	metrics  *metrics.Metrics
 }
 
 // openStack connects to the database (applying migrations) and builds a
@@ -52,21 +57,43 @@ func openStack(ctx context.Context, cfg config, log *slog.Logger) (*stack, error
 	} else if n > 0 {
 		log.Info("sealed endpoint secrets with the current encryption key", "endpoints", n)
 	}
-	opts := client.Options{
-		HostPort:  cfg.TemporalAddress,
-		Namespace: cfg.TemporalNamespace,
-		Logger:    sdklog.NewStructuredLogger(slog.New(warnOnly{log.Handler()})),
-	}
-	if isLoopback(cfg.TemporalAddress) {
-		// gzip of every request costs CPU and saves nothing on loopback.
-		opts.ConnectionOptions.GrpcCompression = &client.GrpcCompressionNone{}
+	reg := prometheus.NewRegistry()
+	opts, err := temporalOptions(cfg, log, reg)
+	if err != nil {
+		closeDB(db)
+		return nil, err
 	}
 	tc, err := client.NewLazyClient(opts)
 	if err != nil {
 		closeDB(db)
 		return nil, fmt.Errorf("temporal client: %w", err)
 	}
-	return &stack{cfg: cfg, store: store, temporal: tc, log: log}, nil
+	return &stack{cfg: cfg, store: store, temporal: tc, log: log, registry: reg, metrics: metrics.New(reg)}, nil
+}
+
+// temporalOptions are the Temporal client's options: address, namespace,
+// TLS or an API key (Temporal Cloud), and the SDK's metrics into reg.
+func temporalOptions(cfg config, log *slog.Logger, reg *prometheus.Registry) (client.Options, error) {
+	opts := client.Options{
+		HostPort:       cfg.TemporalAddress,
+		Namespace:      cfg.TemporalNamespace,
+		Logger:         sdklog.NewStructuredLogger(slog.New(warnOnly{log.Handler()})),
+		MetricsHandler: metrics.NewTemporalHandler(reg),
+	}
+	if isLoopback(cfg.TemporalAddress) {
+		// gzip of every request costs CPU and saves nothing on loopback.
+		opts.ConnectionOptions.GrpcCompression = &client.GrpcCompressionNone{}
+	}
+	tlsConfig, err := cfg.temporalTLS()
+	if err != nil {
+		return opts, err
+	}
+	opts.ConnectionOptions.TLS = tlsConfig
+	if cfg.TemporalAPIKey != "" {
+		// The SDK turns TLS on with an API key when TLS is not configured.
+		opts.Credentials = client.NewAPIKeyStaticCredentials(cfg.TemporalAPIKey)
+	}
+	return opts, nil
 }
 
 func (s *stack) Close() {
@@ -90,30 +117,50 @@ func (s *stack) launcher() *launcher.Launcher {
 // serveAPI serves the API on ln until ctx ends, then drains requests.
 func (s *stack) serveAPI(ctx context.Context, ln net.Listener) error {
 	handler := api.New(api.Deps{
-		Store:    s.store,
-		Launcher: s.launcher(),
-		TemporalHealth: func(ctx context.Context) error {
-			_, err := s.temporal.CheckHealth(ctx, &client.CheckHealthRequest{})
-			return err
-		},
+		Store:              s.store,
+		Launcher:           s.launcher(),
+		TemporalHealth:     s.temporalHealth,
 		Logger:             s.log,
 		MaxEndpoints:       s.cfg.MaxEndpoints,
 		LaunchInBackground: s.cfg.BackgroundLaunch,
 		Guard:              s.cfg.guard(),
 		RateLimit:          s.cfg.RateLimit,
+		Migrations:         s.store.CheckMigrations,
+		Metrics:            s.metrics,
+		MetricsHandler:     metrics.Handler(s.registry),
 	})
+	return serveHTTP(ctx, ln, handler, "api")
+}
+
+// temporalHealth checks that Temporal answers.
+func (s *stack) temporalHealth(ctx context.Context) error {
+	_, err := s.temporal.CheckHealth(ctx, &client.CheckHealthRequest{})
+	return err
+}
+
+// serveOps serves the worker's /healthz, /readyz and /metrics on ln until
+// ctx ends.
+func (s *stack) serveOps(ctx context.Context, ln net.Listener) error {
+	return serveHTTP(ctx, ln, api.NewOps(api.Ops{
+		DB: s.store, TemporalHealth: s.temporalHealth, Migrations: s.store.CheckMigrations,
+		Metrics: metrics.Handler(s.registry), Logger: s.log,
+	}), "worker http")
+}
+
+// serveHTTP serves handler on ln until ctx ends, then drains requests.
+func serveHTTP(ctx context.Context, ln net.Listener, handler http.Handler, what string) error {
 	srv := api.NewServer(handler)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
-		return fmt.Errorf("api: %w", err)
+		return fmt.Errorf("%s: %w", what, err)
 	case <-ctx.Done():
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("api shutdown: %w", err)
+		return fmt.Errorf("%s shutdown: %w", what, err)
 	}
 	return nil
 }
@@ -130,16 +177,23 @@ func (s *stack) runWorker(ctx context.Context) error {
 		AutoDisableAfter:       s.cfg.AutoDisableAfter,
 		Launcher:               s.launcher(),
 		WorkflowIDs:            activities.WorkflowIDs{Event: workflows.EventWorkflowID, Delivery: workflows.DeliveryWorkflowID},
+		Metrics:                s.metrics,
+		Logger:                 s.log,
 	}))
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("worker: %w", err)
 	}
+	s.log.Info("worker started", "task_queue", s.cfg.TaskQueue, "temporal", s.cfg.TemporalAddress, "namespace", s.cfg.TemporalNamespace)
 	defer w.Stop()
 	var wg sync.WaitGroup
-	wg.Add(1)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		s.launcher().RunSweeper(ctx, s.cfg.SweepInterval, s.cfg.SweepGrace)
+	}()
+	go func() {
+		defer wg.Done()
+		s.keepRetentionSchedule(ctx, 30*time.Second)
 	}()
 	<-ctx.Done()
 	wg.Wait()
@@ -148,33 +202,16 @@ func (s *stack) runWorker(ctx context.Context) error {
 
 // runBoth runs the API and the worker until ctx ends or one fails.
 func (s *stack) runBoth(ctx context.Context, ln net.Listener) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	errc := make(chan error, 2)
 	servePprof(s.cfg.PprofAddr, s.log)
-	go func() { errc <- s.serveAPI(ctx, ln) }()
-	go func() { errc <- s.runWorker(ctx) }()
-	first := <-errc
-	cancel()
-	second := <-errc
-	return errors.Join(first, second)
+	return runTogether(ctx, func(ctx context.Context) error { return s.serveAPI(ctx, ln) }, s.runWorker)
 }
 
 func runAPICommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("securo api", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	httpAddr := fs.String("http-addr", "", "HTTP listen address (default $SECURO_HTTP_ADDR or 127.0.0.1:8080)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	cfg, err := loadConfig(getenv, false, "./.securo")
+	cfg, err := commandConfig("securo api", cmdAPI, args, getenv, stderr, nil, true)
 	if err != nil {
 		return err
 	}
-	if *httpAddr != "" {
-		cfg.HTTPAddr = *httpAddr
-	}
-	log := newLogger(stderr)
+	log := cfg.logger(stderr)
 	s, err := openStack(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -188,24 +225,42 @@ func runAPICommand(ctx context.Context, args []string, getenv func(string) strin
 	return s.serveAPI(ctx, ln)
 }
 
+// runWorkerCommand runs the worker, and serves its /healthz, /readyz and
+// /metrics on SECURO_HTTP_ADDR.
 func runWorkerCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("securo worker", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	cfg, err := loadConfig(getenv, false, "./.securo")
+	cfg, err := commandConfig("securo worker", cmdWorker, args, getenv, stderr, nil, true)
 	if err != nil {
 		return err
 	}
-	log := newLogger(stderr)
+	log := cfg.logger(stderr)
 	s, err := openStack(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	fmt.Fprintf(stdout, "Securo Webhooks worker on task queue %s at Temporal %s\n", cfg.TaskQueue, cfg.TemporalAddress)
-	return s.runWorker(ctx)
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s (each worker on a machine needs its own --http-addr): %w", cfg.HTTPAddr, err)
+	}
+	fmt.Fprintf(stdout, "Securo Webhooks worker on task queue %s at Temporal %s; health and metrics on http://%s\n", cfg.TaskQueue, cfg.TemporalAddress, ln.Addr())
+	return runTogether(ctx, func(ctx context.Context) error { return s.serveOps(ctx, ln) }, s.runWorker)
+}
+
+// runTogether runs every f until ctx ends or one of them returns, then
+// stops the others and waits for them.
+func runTogether(ctx context.Context, fs ...func(context.Context) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, len(fs))
+	for _, f := range fs {
+		go func() { errc <- f(ctx) }()
+	}
+	errs := []error{<-errc}
+	cancel()
+	for range len(fs) - 1 {
+		errs = append(errs, <-errc)
+	}
+	return errors.Join(errs...)
 }
 
 // warnOnly passes on the Temporal SDK's warnings and errors, not its chatter.
