@@ -357,3 +357,26 @@ func freeAddr() (string, error) {
 	}
 	return hostPort(port), nil
 }
+
+// FindBinDir is where `make` put the binaries: beside $SECURO_TEMPORAL_BIN
+// (which the Makefile sets), else bin/ in the nearest directory above the
+// working directory that has bin/<name>.
+func FindBinDir(getenv func(string) string, name string) (string, error) {
+	if p := getenv("SECURO_TEMPORAL_BIN"); p != "" {
+		return filepath.Dir(p), nil
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "bin", name)); err == nil {
+			return filepath.Join(dir, "bin"), nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no bin/%s: run `make test`, which builds it, or set SECURO_TEMPORAL_BIN", name)
+		}
+		dir = parent
+	}
+}

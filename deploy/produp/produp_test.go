@@ -26,28 +26,13 @@ import (
 	"github.com/securo/webhooks/internal/storetest"
 )
 
-// binDir is where `make` put temporal-server, temporal-sql-tool and securo:
-// beside $SECURO_TEMPORAL_BIN, or bin/ in the nearest directory above that
-// has them.
 func binDir(t *testing.T) string {
 	t.Helper()
-	if p := os.Getenv("SECURO_TEMPORAL_BIN"); p != "" {
-		return filepath.Dir(p)
-	}
-	dir, err := os.Getwd()
+	dir, err := produp.FindBinDir(os.Getenv, produp.TemporalServerBin)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "bin", produp.TemporalServerBin)); err == nil {
-			return filepath.Join(dir, "bin")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no bin/temporal-server: run the tests with `make test`, which builds it")
-		}
-		dir = parent
-	}
+	return dir
 }
 
 // deliveries is what the receiver answered 2xx to, by webhook-id.
@@ -250,7 +235,12 @@ func TestProductionTopologyLosesNothing(t *testing.T) {
 	rc := receivertest.New(t)
 	got := &deliveries{ok: map[string]int{}}
 	var temporalBack atomic.Bool
-	var inFlight atomic.Int64
+	var inFlight sync.Map // webhook-id -> struct{}, while the receiver answers
+	inFlightIDs := func() []string {
+		var ids []string
+		inFlight.Range(func(k, _ any) bool { ids = append(ids, k.(string)); return true })
+		return ids
+	}
 	rc.Answer(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/retry") && !temporalBack.Load() {
 			http.Error(w, "not yet", http.StatusInternalServerError)
@@ -258,8 +248,8 @@ func TestProductionTopologyLosesNothing(t *testing.T) {
 		}
 		if strings.HasPrefix(r.URL.Path, "/burst") {
 			// A slow receiver keeps deliveries running when a worker stops.
-			inFlight.Add(1)
-			defer inFlight.Add(-1)
+			inFlight.Store(r.Header.Get("webhook-id"), struct{}{})
+			defer inFlight.Delete(r.Header.Get("webhook-id"))
 			time.Sleep(100 * time.Millisecond)
 		}
 		got.add(r.Header.Get("webhook-id"))
@@ -283,7 +273,7 @@ func TestProductionTopologyLosesNothing(t *testing.T) {
 		return func() bool { return got.count() >= base+n/3 }
 	}
 	killed := api.burst("burst", 150, midway(150), func() {
-		t.Logf("SIGKILL to worker-2 with %d deliveries in flight", inFlight.Load())
+		t.Logf("SIGKILL to worker-2 with %d deliveries in flight", len(inFlightIDs()))
 		if err := topo.Workers[1].Kill(); err != nil {
 			t.Error(err)
 		}
@@ -297,8 +287,9 @@ func TestProductionTopologyLosesNothing(t *testing.T) {
 	// A rolling restart: SIGTERM mid-burst; the worker lets what it runs
 	// finish, exits 0 and starts again.
 	var exitCode int
+	var atSIGTERM []string
 	restarted := api.burst("burst", 150, midway(150), func() {
-		t.Logf("SIGTERM to worker-1 with %d deliveries in flight", inFlight.Load())
+		atSIGTERM = inFlightIDs()
 		if err := topo.Workers[0].Signal(syscall.SIGTERM); err != nil {
 			t.Error(err)
 			return
@@ -349,7 +340,14 @@ func TestProductionTopologyLosesNothing(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	checkDuplicates(t, rc, all)
+	perID := checkDuplicates(t, rc, all)
+	again := 0
+	for _, id := range atSIGTERM {
+		if perID[id] > 1 {
+			again++
+		}
+	}
+	t.Logf("SIGTERM to worker-1 with %d deliveries in flight: %d of them were made again", len(atSIGTERM), again)
 	// The delivery is recorded once the receiver's answer is back.
 	api.waitStatus(all, "succeeded", 30*time.Second)
 	for _, p := range topo.Processes() {
@@ -385,8 +383,9 @@ func waitFirstAttempts(t *testing.T, rc *receivertest.Receiver, ids []string) {
 }
 
 // checkDuplicates checks every request the receiver got is one of the events,
-// with its own id in both the webhook-id and the body.
-func checkDuplicates(t *testing.T, rc *receivertest.Receiver, ids []string) {
+// with its own id in both the webhook-id and the body, and returns how many
+// requests each event got.
+func checkDuplicates(t *testing.T, rc *receivertest.Receiver, ids []string) map[string]int {
 	t.Helper()
 	ours := map[string]bool{}
 	for _, id := range ids {
@@ -406,6 +405,7 @@ func checkDuplicates(t *testing.T, rc *receivertest.Receiver, ids []string) {
 		dups += n - 1
 	}
 	t.Logf("%d events, %d requests (%d repeated with the same webhook-id, retries of /retry included)", len(ids), len(rc.Got()), dups)
+	return perID
 }
 
 // inFlightThroughShutdown sends POST /v1/events in two halves with SIGTERM to
