@@ -108,14 +108,14 @@ func prepare(ctx context.Context, o Options) (*Topology, error) {
 	if !identifier.MatchString(o.DatabasePrefix) {
 		return nil, fmt.Errorf("database prefix %q: want lower-case letters, digits and _, starting with a letter", o.DatabasePrefix)
 	}
+	pg, err := parsePostgres(o.PostgresURL)
+	if err != nil {
+		return nil, err
+	}
 	for _, bin := range []string{TemporalServerBin, SQLToolBin, SecuroBin} {
 		if _, err := os.Stat(filepath.Join(o.BinDir, bin)); err != nil {
 			return nil, fmt.Errorf("%s: %w (`make prod-up` builds it)", bin, err)
 		}
-	}
-	pg, err := parsePostgres(o.PostgresURL)
-	if err != nil {
-		return nil, err
 	}
 	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
 		return nil, err
