@@ -87,11 +87,15 @@ func (s *stack) launcher() *launcher.Launcher {
 	}, s.log)
 }
 
-// serveAPI serves the API on ln until ctx ends, then drains requests.
+// serveAPI serves the API on ln until ctx ends, then drains requests and
+// the workflow starts they left under way (the sweeper starts any a crash
+// cuts short).
 func (s *stack) serveAPI(ctx context.Context, ln net.Listener) error {
+	var launches sync.WaitGroup
 	handler := api.New(api.Deps{
-		Store:    s.store,
-		Launcher: s.launcher(),
+		BackgroundLaunches: &launches,
+		Store:              s.store,
+		Launcher:           s.launcher(),
 		TemporalHealth: func(ctx context.Context) error {
 			_, err := s.temporal.CheckHealth(ctx, &client.CheckHealthRequest{})
 			return err
@@ -114,6 +118,13 @@ func (s *stack) serveAPI(ctx context.Context, ln net.Listener) error {
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("api shutdown: %w", err)
+	}
+	launched := make(chan struct{})
+	go func() { launches.Wait(); close(launched) }()
+	select {
+	case <-launched:
+	case <-shutdownCtx.Done():
+		s.log.Warn("shutdown: workflow starts still under way are left to the sweeper")
 	}
 	return nil
 }

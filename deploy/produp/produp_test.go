@@ -10,6 +10,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -20,6 +21,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
 
 	"github.com/securo/webhooks/deploy/produp"
 	"github.com/securo/webhooks/internal/receivertest"
@@ -441,7 +445,10 @@ func inFlightThroughShutdown(t *testing.T, topo *produp.Topology, key string) st
 		t.Fatalf("the request in flight got no answer after SIGTERM: %v", err)
 	}
 	defer resp.Body.Close()
-	var ev struct{ ID string }
+	var ev struct {
+		ID         string
+		WorkflowID string `json:"workflow_id"`
+	}
 	raw, _ := io.ReadAll(resp.Body)
 	json.Unmarshal(raw, &ev)
 	if resp.StatusCode != http.StatusAccepted || ev.ID == "" {
@@ -451,6 +458,17 @@ func inFlightThroughShutdown(t *testing.T, topo *produp.Topology, key string) st
 	defer cancel()
 	if code, err := topo.API.Wait(waitCtx); err != nil || code != 0 {
 		t.Errorf("securo api after SIGTERM: exit code %d, %v; want 0", code, err)
+	}
+	// The answer came before the workflow's start (SECURO_BACKGROUND_LAUNCH);
+	// the API finished that start before exiting, not the sweeper seconds later.
+	tc, err := client.Dial(client.Options{HostPort: topo.TemporalAddress, Namespace: produp.Namespace,
+		Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Close()
+	if _, err := tc.DescribeWorkflowExecution(waitCtx, ev.WorkflowID, ""); err != nil {
+		t.Errorf("workflow %s of the event accepted during shutdown, once the API exited: %v", ev.WorkflowID, err)
 	}
 	return ev.ID
 }
