@@ -25,7 +25,7 @@ prod-up: bin/temporal-server bin/temporal-sql-tool build
 ## compose-up / compose-down: the same topology in containers (docker-compose.yml); the first
 ## compose-up writes .env with a fresh SECURO_ENCRYPTION_KEY
 compose-up: build
-	test -f .env || echo "SECURO_ENCRYPTION_KEY=$$(./bin/securo keygen)" > .env
+	test -f .env || (umask 077 && echo "SECURO_ENCRYPTION_KEY=$$(./bin/securo keygen)" > .env)
 	docker compose up -d --build
 
 compose-down:
