@@ -64,10 +64,8 @@ type Topology struct {
 	API             *Process
 	Workers         []*Process
 
-	opts  Options
-	env   []string // of securo processes
-	pg    pgServer
-	ports temporalPorts
+	opts Options
+	env  []string // of securo processes
 }
 
 // identifier is a database name we put into SQL unquoted.
@@ -125,7 +123,7 @@ func prepare(ctx context.Context, o Options) (*Topology, error) {
 		return nil, err
 	}
 	names := databaseNames(o.DatabasePrefix)
-	t := &Topology{opts: o, pg: pg, ports: ports,
+	t := &Topology{opts: o,
 		TemporalAddress: hostPort(ports.Frontend),
 		DatabaseURL:     pg.dbURL(names[2])}
 
