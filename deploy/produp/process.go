@@ -31,7 +31,7 @@ type Process struct {
 
 // start runs the program; its stdout and stderr go to its log file, which
 // restarts append to. ready, if not empty, is a line the program prints on
-// stdout when it is up; Ready waits for it.
+// stdout when it is up.
 func (p *Process) start(ready string) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -45,10 +45,7 @@ func (p *Process) start(ready string) error {
 	cmd := exec.Command(p.path, p.args...)
 	cmd.Env = p.env
 	cmd.Stderr = logFile
-	p.marker = &markerWriter{w: logFile, marker: []byte(ready), seen: make(chan struct{})}
-	if ready == "" {
-		close(p.marker.seen)
-	}
+	p.marker = &markerWriter{w: logFile, marker: []byte(ready), seen: make(chan struct{}), none: ready == ""}
 	cmd.Stdout = p.marker
 	cmd.SysProcAttr = childProcAttr()
 	if err := cmd.Start(); err != nil {
@@ -68,19 +65,19 @@ func (p *Process) start(ready string) error {
 	return nil
 }
 
-// Ready waits until the program printed its ready line; it fails if the
-// program exits first.
-func (p *Process) Ready(ctx context.Context) error {
+// printedReady reports whether the program printed its ready line (false
+// when it has none).
+func (p *Process) printedReady() bool {
 	p.mu.Lock()
-	seen, done := p.marker.seen, p.done
-	p.mu.Unlock()
+	defer p.mu.Unlock()
+	if p.marker == nil || p.marker.none {
+		return false
+	}
 	select {
-	case <-seen:
-		return nil
-	case <-done:
-		return fmt.Errorf("%s exited at start (%s); see %s", p.Name, p.ExitState(), p.LogPath)
-	case <-ctx.Done():
-		return fmt.Errorf("%s not ready: %w; see %s", p.Name, ctx.Err(), p.LogPath)
+	case <-p.marker.seen:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -179,6 +176,7 @@ type markerWriter struct {
 	w      interface{ Write([]byte) (int, error) }
 	marker []byte
 	seen   chan struct{}
+	none   bool // no marker to look for
 	tail   []byte
 	once   sync.Once
 }

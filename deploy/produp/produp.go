@@ -211,38 +211,54 @@ func (t *Topology) StartAPI(ctx context.Context) error {
 	if err := t.API.start(""); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, t.APIURL+"/healthz", nil)
-		if resp, err := http.DefaultClient.Do(req); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-t.API.Done():
-			return fmt.Errorf("securo api exited at start (%s); see %s", t.API.ExitState(), t.API.LogPath)
-		case <-ctx.Done():
-			return fmt.Errorf("securo api not serving %s/healthz: %w; see %s", t.APIURL, ctx.Err(), t.API.LogPath)
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+	return waitUp(ctx, t.API)
 }
 
 // workerReady is the line `securo worker` prints once it is connected.
 const workerReady = "Securo Webhooks worker on task queue"
 
-// StartWorker starts worker i (from 0) and waits until it is connected.
+// StartWorker starts worker i (from 0) and waits until it is connected: it
+// printed so, or it serves /healthz on its SECURO_HTTP_ADDR.
 func (t *Topology) StartWorker(ctx context.Context, i int) error {
-	w := t.Workers[i]
-	if err := w.start(workerReady); err != nil {
+	if err := t.Workers[i].start(workerReady); err != nil {
 		return err
 	}
+	return waitUp(ctx, t.Workers[i])
+}
+
+// waitUp waits until p answers GET /healthz on its address or printed its
+// ready line, for up to a minute.
+func waitUp(ctx context.Context, p *Process) error {
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	return w.Ready(ctx)
+	url := "http://" + p.Addr + "/healthz"
+	for {
+		if p.printedReady() || healthy(ctx, url) {
+			return nil
+		}
+		select {
+		case <-p.Done():
+			return fmt.Errorf("%s exited at start (%s); see %s", p.Name, p.ExitState(), p.LogPath)
+		case <-ctx.Done():
+			return fmt.Errorf("%s not up (%s does not answer): %w; see %s", p.Name, url, ctx.Err(), p.LogPath)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func healthy(ctx context.Context, url string) bool {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return false
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
 }
 
 // Stop stops the API and the workers with SIGTERM (the workers get longer
