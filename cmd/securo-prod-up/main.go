@@ -36,7 +36,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.SetOutput(stderr)
 	bin := fs.String("bin", "bin", "directory with temporal-server, temporal-sql-tool and securo")
 	dir := fs.String("dir", ".securo/prod", "where the Temporal configuration, the logs and the dev account's key go")
-	pg := fs.String("postgres", envOr(getenv, "SECURO_PROD_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"),
+	defaultPG := getenv("SECURO_PROD_POSTGRES_URL")
+	if defaultPG == "" {
+		defaultPG = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+	}
+	pg := fs.String("postgres", defaultPG,
 		"a database on the PostgreSQL server, as a user that may create databases ($SECURO_PROD_POSTGRES_URL)")
 	prefix := fs.String("db-prefix", "securo_prod", "names the databases: PREFIX_temporal, PREFIX_temporal_visibility and PREFIX")
 	shards := fs.Int("shards", 4, "Temporal history shards (fixed once its database exists)")
@@ -125,11 +129,4 @@ func devAccount(ctx context.Context, t *produp.Topology, dir string) (string, er
 		return "", fmt.Errorf("%w (remove the databases, or create an account with `securo accounts create`)", err)
 	}
 	return path, os.WriteFile(path, []byte(key+"\n"), 0o600)
-}
-
-func envOr(getenv func(string) string, name, def string) string {
-	if v := getenv(name); v != "" {
-		return v
-	}
-	return def
 }
