@@ -7,6 +7,7 @@ package deploy_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"net"
 	"net/url"
@@ -15,43 +16,42 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/compose-spec/compose-go/v2/loader"
+	"github.com/compose-spec/compose-go/v2/types"
 	"gopkg.in/yaml.v3"
 
 	"github.com/securo/webhooks/deploy/produp"
 	"github.com/securo/webhooks/worker"
 )
 
-// composeFile is the part of the Compose specification we use; decoding
-// refuses other keys, so a misspelt one fails the test.
+// composeFile is the part of the Compose model we check, decoded from the
+// project compose-go loads (validated against the Compose specification,
+// interpolated, normalized).
 type composeFile struct {
-	Name       string                    `yaml:"name"`
-	Services   map[string]composeService `yaml:"services"`
-	Volumes    map[string]any            `yaml:"volumes"`
-	Extensions map[string]any            `yaml:",inline"` // x-*: anchors for the services
+	Services map[string]composeService `yaml:"services"`
 }
 
 type composeService struct {
-	Image       string            `yaml:"image"`
-	Build       string            `yaml:"build"`
+	Image string `yaml:"image"`
+	Build *struct {
+		Context string `yaml:"context"`
+	} `yaml:"build"`
 	Command     []string          `yaml:"command"`
-	Entrypoint  []string          `yaml:"entrypoint"`
 	Environment map[string]string `yaml:"environment"`
 	DependsOn   map[string]struct {
 		Condition string `yaml:"condition"`
 	} `yaml:"depends_on"`
-	Ports       []string `yaml:"ports"`
-	Volumes     []string `yaml:"volumes"`
-	Restart     string   `yaml:"restart"`
+	Ports []struct {
+		Target    uint32 `yaml:"target"`
+		Published string `yaml:"published"`
+	} `yaml:"ports"`
 	Healthcheck *struct {
-		Test        []string `yaml:"test"`
-		Interval    string   `yaml:"interval"`
-		Timeout     string   `yaml:"timeout"`
-		Retries     int      `yaml:"retries"`
-		StartPeriod string   `yaml:"start_period"`
+		Test []string `yaml:"test"`
 	} `yaml:"healthcheck"`
 	Deploy struct {
 		Replicas int `yaml:"replicas"`
@@ -91,43 +91,24 @@ func loadCompose(t *testing.T) composeFile {
 	return c
 }
 
-// variable is what Compose interpolates: ${NAME}, ${NAME:-default},
-// ${NAME:?error}, and $$ for a dollar.
-var variable = regexp.MustCompile(`\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:-|:\?)([^}]*))?\}`)
-
 func readCompose(t *testing.T, env map[string]string) (composeFile, error) {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(repoRoot(t), "docker-compose.yml"))
+	root := repoRoot(t)
+	project, err := loader.LoadWithContext(context.Background(), types.ConfigDetails{
+		WorkingDir:  root,
+		ConfigFiles: []types.ConfigFile{{Filename: filepath.Join(root, "docker-compose.yml")}},
+		Environment: env,
+	}, func(o *loader.Options) { o.SetProjectName("securo", true) })
+	if err != nil {
+		return composeFile{}, fmt.Errorf("docker-compose.yml: %w", err)
+	}
+	b, err := project.MarshalYAML()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var missing []string
-	b := variable.ReplaceAllFunc(raw, func(m []byte) []byte {
-		if string(m) == "$$" {
-			return []byte("$")
-		}
-		g := variable.FindSubmatch(m)
-		if v := env[string(g[1])]; v != "" {
-			return []byte(v)
-		}
-		if string(g[2]) == ":?" {
-			missing = append(missing, string(g[1])+": "+string(g[3]))
-		}
-		return g[3]
-	})
-	if len(missing) > 0 {
-		return composeFile{}, fmt.Errorf("required variables: %s", strings.Join(missing, "; "))
-	}
 	var c composeFile
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true) // a misspelt key fails here instead of being ignored by us
-	if err := dec.Decode(&c); err != nil {
-		return c, fmt.Errorf("docker-compose.yml: %w", err)
-	}
-	for k := range c.Extensions {
-		if !strings.HasPrefix(k, "x-") {
-			return c, fmt.Errorf("docker-compose.yml: unknown top-level key %q", k)
-		}
+	if err := yaml.Unmarshal(b, &c); err != nil {
+		t.Fatalf("the project compose-go loaded: %v\n%s", err, b)
 	}
 	return c, nil
 }
@@ -252,11 +233,11 @@ func TestComposeRunsTemporalOnPostgreSQLWithTheOfficialSchemaTool(t *testing.T) 
 func publishes(t *testing.T, c composeFile, service, port string) {
 	t.Helper()
 	for _, p := range c.Services[service].Ports {
-		if strings.HasSuffix(p, ":"+port) {
+		if strconv.Itoa(int(p.Target)) == port && p.Published != "" {
 			return
 		}
 	}
-	t.Errorf("%s publishes %v, want its port %s", service, c.Services[service].Ports, port)
+	t.Errorf("%s publishes %+v, want its port %s", service, c.Services[service].Ports, port)
 }
 
 // settingName is a SECURO_* or TEMPORAL_* name as the code reads it.
@@ -331,8 +312,8 @@ func TestComposeRunsSecuroWithSettingsItKnows(t *testing.T) {
 	} {
 		t.Run(tc.service, func(t *testing.T) {
 			s := c.Services[tc.service]
-			if s.Build != "." {
-				t.Errorf("build %q, want . (the Dockerfile at the root)", s.Build)
+			if s.Build == nil || s.Build.Context != repoRoot(t) {
+				t.Errorf("build %+v, want the repository's root (its Dockerfile)", s.Build)
 			}
 			if !slices.Equal(s.Command, []string{tc.command}) {
 				t.Errorf("command %v, want [%s]", s.Command, tc.command)
@@ -379,7 +360,7 @@ func TestComposeRunsSecuroWithSettingsItKnows(t *testing.T) {
 			}
 		})
 	}
-	if _, err := readCompose(t, nil); err == nil || !strings.Contains(err.Error(), "SECURO_ENCRYPTION_KEY: set SECURO_ENCRYPTION_KEY") {
+	if _, err := readCompose(t, nil); err == nil || !strings.Contains(err.Error(), "set SECURO_ENCRYPTION_KEY") {
 		t.Errorf("without SECURO_ENCRYPTION_KEY: %v, want Compose to refuse with a message", err)
 	}
 	w := c.Services["securo-worker"]
