@@ -233,7 +233,10 @@ func writeTemporalConfig(dir string, pg pgServer, prefix string, shards int, por
 	err := temporalConfig.Execute(&b, map[string]any{
 		"Version": TemporalVersion, "Shards": shards, "Ports": ports,
 		"PGAddr": net.JoinHostPort(pg.host, pg.port), "PGUser": pg.user, "PGPassword": pg.pw,
-		"Stores": []store{{"default", names[0], 20}, {"visibility", names[1], 10}},
+		// Per Temporal service (4 in this process): the server stays under
+		// 35 connections, so two topologies and our processes fit in
+		// PostgreSQL's default 100.
+		"Stores": []store{{"default", names[0], 6}, {"visibility", names[1], 2}},
 	})
 	if err != nil {
 		return err
