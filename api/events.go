@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -31,6 +32,7 @@ type events struct {
 	// background bounds the launches under way after their answers; nil
 	// launches in the request.
 	background chan struct{}
+	launches   *sync.WaitGroup // Deps.BackgroundLaunches; nil = not counted
 }
 
 type createEventRequest struct {
@@ -129,8 +131,16 @@ func (h *events) startLaunch(ctx context.Context, ev models.Event) {
 	}
 	select {
 	case h.background <- struct{}{}:
+		if h.launches != nil {
+			h.launches.Add(1)
+		}
 		go func() {
-			defer func() { <-h.background }()
+			defer func() {
+				<-h.background
+				if h.launches != nil {
+					h.launches.Done()
+				}
+			}()
 			h.launch(ctx, ev)
 		}()
 	default:

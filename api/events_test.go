@@ -332,6 +332,17 @@ func TestInTheBackgroundTheAnswerComesFirstAndTheWorkflowStartsAfter(t *testing.
 	}
 }
 
+func TestAServerShuttingDownCanWaitForTheLaunchesItsAnswersLeft(t *testing.T) {
+	var launches sync.WaitGroup
+	h := newHarness(t, "sqlite", func(d *api.Deps) { d.LaunchInBackground, d.BackgroundLaunches = true, &launches })
+	h.createEndpoint(h.keyA, `{"url":"https://a.example.com"}`)
+	ev := h.postEvent(h.keyA, `{"type":"dex.swap","data":{}}`)
+	launches.Wait() // what serveAPI does after http.Server.Shutdown
+	if n := h.launcher.count(ev.ID); n != 1 {
+		t.Fatalf("after the wait the event's workflow was launched %d times, want 1", n)
+	}
+}
+
 func TestClientsCannotEmitOperationalEvents(t *testing.T) {
 	h := newHarness(t, "sqlite")
 	for _, typ := range []string{"endpoint.disabled", "delivery.failed"} {

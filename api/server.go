@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -35,6 +36,10 @@ type Deps struct {
 	// committed and starts its workflow after; otherwise the answer waits
 	// for the start.
 	LaunchInBackground bool
+	// BackgroundLaunches, when set, counts the background launches under
+	// way; each is added before its request is answered, so a server that
+	// waits on it after http.Server.Shutdown lets them finish.
+	BackgroundLaunches *sync.WaitGroup
 	Store              *models.Store
 	Launcher           Launcher
 	TemporalHealth     func(ctx context.Context) error // readiness of Temporal; nil = not checked
@@ -85,7 +90,7 @@ func New(d Deps) http.Handler {
 		guard = &egress.Guard{}
 	}
 	eps := &endpoints{store: d.Store, max: maxEndpoints, guard: guard}
-	evs := &events{store: d.Store, launcher: d.Launcher, log: log, metrics: d.Metrics}
+	evs := &events{store: d.Store, launcher: d.Launcher, log: log, metrics: d.Metrics, launches: d.BackgroundLaunches}
 	if d.LaunchInBackground {
 		evs.background = make(chan struct{}, maxBackgroundLaunches)
 	}

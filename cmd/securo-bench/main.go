@@ -50,6 +50,8 @@ var variants = map[string][]string{
 	// + the API answers once the event is committed and starts the
 	// workflow after: the default
 	"optimized": {},
+	// the default again, on the production topology (startProdService)
+	prodUp: {},
 }
 
 type options struct {
@@ -63,8 +65,10 @@ type options struct {
 	securoBin   string
 	temporalBin string
 	databases   map[string]string // name -> SECURO_DATABASE_URL ("" = SQLite in the data dir)
-	isolation   bool
-	clients     int
+	// prodPostgres is the server the prod-up variant makes its databases on.
+	prodPostgres string
+	isolation    bool
+	clients      int
 }
 
 func parse(args []string, getenv func(string) string, stderr io.Writer) (options, error) {
@@ -75,7 +79,8 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 	rates := fs.String("rates", "10,25,50,100,200", "open-loop rates in events/s")
 	naiveRates := fs.String("partial-rates", "5,10", "open-loop rates for the variants before optimized (1 endpoint), which back up beyond them")
 	endpoints := fs.String("endpoints", "1,10", "endpoints per event")
-	vars := fs.String("variants", "naive,wal,fastpath,eager,optimized", "service variants to compare (each adds one optimisation)")
+	vars := fs.String("variants", "naive,wal,fastpath,eager,optimized,"+prodUp,
+		"service variants to compare (each adds one optimisation; prod-up: optimized on the topology of make prod-up, on PostgreSQL)")
 	out := fs.String("out", "bench/results", "where the JSON and PNG go")
 	securoBin := fs.String("securo", "bin/securo", "the securo binary")
 	temporalBin := fs.String("temporal", "bin/temporal", "the Temporal CLI")
@@ -106,8 +111,10 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 		}
 		o.variants = append(o.variants, v)
 	}
+	o.prodPostgres = defaultProdPostgres
 	if u := getenv("SECURO_BENCH_DATABASE_URL"); u != "" {
 		o.databases["postgres"] = u
+		o.prodPostgres = u
 	}
 	if o.quick {
 		// Short and small, except where a flag says otherwise.
@@ -183,7 +190,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		dbNames = append(dbNames, "postgres")
 	}
 	for _, variant := range o.variants {
-		for _, db := range dbNames {
+		dbs := dbNames
+		if variant == prodUp {
+			dbs = []string{"postgres"} // Temporal's and ours
+		}
+		for _, db := range dbs {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
@@ -193,12 +204,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 				env = append(env, "SECURO_DATABASE_URL="+u)
 			}
 			dataDir := filepath.Join(tmp, variant+"-"+db)
-			svc, err := startService(ctx, serviceOptions{securoBin: o.securoBin, temporalBin: o.temporalBin, dataDir: dataDir, caFile: caFile, env: env})
+			so := serviceOptions{securoBin: o.securoBin, temporalBin: o.temporalBin, dataDir: dataDir, caFile: caFile, env: env}
+			var svc *service
+			if variant == prodUp {
+				if err := os.MkdirAll(dataDir, 0o700); err != nil {
+					return err
+				}
+				so.env = variants[variant]
+				svc, err = startProdService(ctx, so, filepath.Dir(o.securoBin), o.prodPostgres)
+			} else {
+				svc, err = startService(ctx, so)
+			}
 			if err != nil {
 				return err
 			}
 			vo := o
-			if variant != "optimized" {
+			if variant != "optimized" && variant != prodUp {
 				// The variants before the last back up at the full rates;
 				// a backlog would spill into the runs after it.
 				vo.rates, vo.endpoints, vo.isolation = o.naiveRates, []int{1}, false

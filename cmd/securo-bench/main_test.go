@@ -48,3 +48,43 @@ func TestQuickBenchRuns(t *testing.T) {
 		t.Fatalf("runs by kind %v, isolation %v", kinds, rep.Isolated)
 	}
 }
+
+// TestQuickBenchRunsOnTheProductionTopology checks the prod-up variant's
+// harness (the topology of make prod-up, on PostgreSQL) with the shortest
+// runs; like the test above, it asserts nothing about speed.
+func TestQuickBenchRunsOnTheProductionTopology(t *testing.T) {
+	temporal := temporaltest.Binary(t)
+	bin := filepath.Dir(temporal)
+	out := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"--quick", "--variants", prodUp, "--isolation=false", "--duration", "1s", "--endpoints", "1",
+		"--clients", "8", "--out", out, "--securo", filepath.Join(bin, "securo"), "--temporal", temporal},
+		func(k string) string { return os.Getenv(k) }, &stdout, &stderr)
+	if err != nil {
+		t.Fatalf("securo-bench --variants prod-up: %v\n%s\n%s", err, stdout.String(), stderr.String())
+	}
+	files, _ := filepath.Glob(filepath.Join(out, "*-quick.json"))
+	if len(files) != 1 {
+		t.Fatalf("wrote %v", files)
+	}
+	b, _ := os.ReadFile(files[0])
+	var rep report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	services := 0
+	for _, r := range rep.Results {
+		if r.Kind == "service" {
+			services++
+			if r.Variant != prodUp || r.Database != "postgres" {
+				t.Errorf("run %q: variant %q on %q, want %s on postgres", r.Name, r.Variant, r.Database, prodUp)
+			}
+		}
+		if r.Delivered == 0 || r.Lost != 0 {
+			t.Errorf("run %q: delivered %d, lost %d", r.Name, r.Delivered, r.Lost)
+		}
+	}
+	if services < 2 {
+		t.Fatalf("%d service runs, want the closed and open loops", services)
+	}
+}

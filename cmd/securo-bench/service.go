@@ -23,14 +23,18 @@ import (
 	"github.com/securo/webhooks/internal/freeport"
 )
 
-// service is `securo dev` running as its own process, as `make run` runs it.
+// service is the service under test: `securo dev` running as its own
+// process, as `make run` runs it, or the production topology of `make
+// prod-up`.
 type service struct {
-	cmd          *exec.Cmd
 	apiURL       string
 	key          string
 	temporalAddr string
 	api          *http.Client
-	exited       chan struct{}
+	stop         func()
+	// pids are the service's processes and its Temporal server's, for
+	// their CPU time and memory.
+	pids func() (securo, temporal []int)
 }
 
 type serviceOptions struct {
@@ -70,9 +74,11 @@ func startService(ctx context.Context, o serviceOptions) (*service, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	s := &service{cmd: cmd, temporalAddr: "127.0.0.1:" + strconv.Itoa(temporalPort), exited: make(chan struct{}),
-		apiURL: "http://127.0.0.1:" + strconv.Itoa(httpPort),
-		api:    &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024}}}
+	exited := make(chan struct{})
+	s := &service{temporalAddr: "127.0.0.1:" + strconv.Itoa(temporalPort),
+		apiURL: "http://127.0.0.1:" + strconv.Itoa(httpPort), api: benchClient(),
+		stop: func() { stopDev(cmd, exited) },
+		pids: func() ([]int, []int) { return []int{cmd.Process.Pid}, childPids(cmd.Process.Pid) }}
 	keyc := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
@@ -82,11 +88,11 @@ func startService(ctx context.Context, o serviceOptions) (*service, error) {
 			}
 		}
 	}()
-	go func() { cmd.Wait(); logFile.Close(); close(s.exited) }()
+	go func() { cmd.Wait(); logFile.Close(); close(exited) }()
 	select {
 	case s.key = <-keyc:
 		return s, nil
-	case <-s.exited:
+	case <-exited:
 		return nil, fmt.Errorf("securo dev exited at start; see %s", logFile.Name())
 	case <-time.After(120 * time.Second):
 		s.stop()
@@ -97,41 +103,63 @@ func startService(ctx context.Context, o serviceOptions) (*service, error) {
 	}
 }
 
-// stop presses Ctrl-C and waits.
-func (s *service) stop() {
-	s.cmd.Process.Signal(syscall.SIGINT)
+func benchClient() *http.Client {
+	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024}}
+}
+
+// stopDev presses Ctrl-C and waits.
+func stopDev(cmd *exec.Cmd, exited chan struct{}) {
+	cmd.Process.Signal(syscall.SIGINT)
 	select {
-	case <-s.exited:
+	case <-exited:
 	case <-time.After(60 * time.Second):
-		s.cmd.Process.Kill()
-		<-s.exited
+		cmd.Process.Kill()
+		<-exited
 	}
 }
 
-// usage is the CPU seconds used so far by the service and by its Temporal
-// dev server, and the service's peak RSS in MiB.
-func (s *service) usage() (cpu, temporalCPU float64, peakRSSMiB float64) {
-	pid := s.cmd.Process.Pid
-	cpu = procCPU(pid)
-	// The Temporal dev server is a child of whichever thread started it.
+// childPids are the children of every thread of pid: the Temporal dev server
+// is a child of whichever thread started it.
+func childPids(pid int) []int {
+	var out []int
 	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
 	for _, f := range tasks {
 		kids, _ := os.ReadFile(f)
 		for _, k := range strings.Fields(string(kids)) {
 			if n, err := strconv.Atoi(k); err == nil {
-				temporalCPU += procCPU(n)
+				out = append(out, n)
 			}
 		}
 	}
-	if status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid)); err == nil {
-		for _, line := range strings.Split(string(status), "\n") {
-			if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-				kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
-				peakRSSMiB = kb / 1024
-			}
-		}
+	return out
+}
+
+// usage is the CPU seconds used so far by the service and by its Temporal
+// server, and the service's peak RSS in MiB (summed over its processes).
+func (s *service) usage() (cpu, temporalCPU float64, peakRSSMiB float64) {
+	securo, temporal := s.pids()
+	for _, pid := range securo {
+		cpu += procCPU(pid)
+		peakRSSMiB += procPeakRSSMiB(pid)
+	}
+	for _, pid := range temporal {
+		temporalCPU += procCPU(pid)
 	}
 	return cpu, temporalCPU, peakRSSMiB
+}
+
+func procPeakRSSMiB(pid int) float64 {
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+			return kb / 1024
+		}
+	}
+	return 0
 }
 
 func procCPU(pid int) float64 {

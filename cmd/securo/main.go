@@ -41,6 +41,7 @@ Usage:
   securo config [api|worker|dev] [flags]
                                  print the effective settings (secrets masked) and where each came from
   securo keygen                  print a new SECURO_ENCRYPTION_KEY
+  securo healthcheck [--url URL] exit 0 if http://$SECURO_HTTP_ADDR/healthz answers 2xx (for containers)
   securo version                 print the version
 
 Run "securo COMMAND -h" for a command's flags; the README lists the settings.
@@ -66,6 +67,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runConfig(ctx, args[1:], getenv, stdout, stderr)
 	case "keygen":
 		return runKeygen(stdout)
+	case "healthcheck":
+		return runHealthcheck(ctx, args[1:], getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "securo", version)
 		return nil

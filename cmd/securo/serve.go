@@ -114,9 +114,13 @@ func (s *stack) launcher() *launcher.Launcher {
 	}, s.log)
 }
 
-// serveAPI serves the API on ln until ctx ends, then drains requests.
+// serveAPI serves the API on ln until ctx ends, then drains requests and
+// the workflow starts they left under way (the sweeper starts any a crash
+// cuts short).
 func (s *stack) serveAPI(ctx context.Context, ln net.Listener) error {
+	var launches sync.WaitGroup
 	handler := api.New(api.Deps{
+		BackgroundLaunches: &launches,
 		Store:              s.store,
 		Launcher:           s.launcher(),
 		TemporalHealth:     s.temporalHealth,
@@ -129,7 +133,15 @@ func (s *stack) serveAPI(ctx context.Context, ln net.Listener) error {
 		Metrics:            s.metrics,
 		MetricsHandler:     metrics.Handler(s.registry),
 	})
-	return serveHTTP(ctx, ln, handler, "api")
+	return serveHTTP(ctx, ln, handler, "api", func(shutdownCtx context.Context) {
+		launched := make(chan struct{})
+		go func() { launches.Wait(); close(launched) }()
+		select {
+		case <-launched:
+		case <-shutdownCtx.Done():
+			s.log.Warn("shutdown: workflow starts still under way are left to the sweeper")
+		}
+	})
 }
 
 // temporalHealth checks that Temporal answers.
@@ -144,11 +156,12 @@ func (s *stack) serveOps(ctx context.Context, ln net.Listener) error {
 	return serveHTTP(ctx, ln, api.NewOps(api.Ops{
 		DB: s.store, TemporalHealth: s.temporalHealth, Migrations: s.store.CheckMigrations,
 		Metrics: metrics.Handler(s.registry), Logger: s.log,
-	}), "worker http")
+	}), "worker http", nil)
 }
 
-// serveHTTP serves handler on ln until ctx ends, then drains requests.
-func serveHTTP(ctx context.Context, ln net.Listener, handler http.Handler, what string) error {
+// serveHTTP serves handler on ln until ctx ends, then drains requests and,
+// if given, waits for drain within the same deadline.
+func serveHTTP(ctx context.Context, ln net.Listener, handler http.Handler, what string, drain func(context.Context)) error {
 	srv := api.NewServer(handler)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -161,6 +174,9 @@ func serveHTTP(ctx context.Context, ln net.Listener, handler http.Handler, what 
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("%s shutdown: %w", what, err)
+	}
+	if drain != nil {
+		drain(shutdownCtx)
 	}
 	return nil
 }
