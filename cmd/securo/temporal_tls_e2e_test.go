@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -76,8 +77,8 @@ func newPKI(t *testing.T) pki {
 
 // mtlsFront serves Temporal at target behind TLS that requires a client
 // certificate of p's CA, as Temporal Cloud's mTLS does, and counts the
-// connections that passed the handshake.
-func mtlsFront(t *testing.T, p pki, target string) (addr string, passed *atomic.Int32) {
+// connections that passed the handshake and the reasons of those refused.
+func mtlsFront(t *testing.T, p pki, target string) (addr string, passed *atomic.Int32, refusals func() string) {
 	t.Helper()
 	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{p.server}, ClientAuth: tls.RequireAndVerifyClientCert,
 		ClientCAs: p.pool, NextProtos: []string{"h2"}, MinVersion: tls.VersionTLS12})
@@ -86,6 +87,13 @@ func mtlsFront(t *testing.T, p pki, target string) (addr string, passed *atomic.
 	}
 	t.Cleanup(func() { ln.Close() })
 	passed = &atomic.Int32{}
+	var mu sync.Mutex
+	var refused []string
+	refusals = func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		return strings.Join(refused, "; ")
+	}
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -95,6 +103,9 @@ func mtlsFront(t *testing.T, p pki, target string) (addr string, passed *atomic.
 			go func() {
 				defer c.Close()
 				if err := c.(*tls.Conn).Handshake(); err != nil {
+					mu.Lock()
+					refused = append(refused, err.Error())
+					mu.Unlock()
 					return
 				}
 				passed.Add(1)
@@ -108,12 +119,12 @@ func mtlsFront(t *testing.T, p pki, target string) (addr string, passed *atomic.
 			}()
 		}
 	}()
-	return ln.Addr().String(), passed
+	return ln.Addr().String(), passed, refusals
 }
 
 func TestTheServiceReachesTemporalOverMTLSWithAnAPIKey(t *testing.T) {
 	p := newPKI(t)
-	front, passed := mtlsFront(t, p, temporaltest.Shared(t).HostPort)
+	front, passed, refusals := mtlsFront(t, p, temporaltest.Shared(t).HostPort)
 	withTLS := func(c *config) {
 		c.TemporalAddress = front
 		c.temporalConn = temporalConn{TemporalTLSCert: p.clientCert, TemporalTLSKey: p.clientKey, TemporalTLSCA: p.caFile,
@@ -130,14 +141,18 @@ func TestTheServiceReachesTemporalOverMTLSWithAnAPIKey(t *testing.T) {
 		t.Fatal("no connection went through the mTLS front")
 	}
 
-	// Without the client certificate, or trusting another CA, nothing gets through.
+	// Without the client certificate, or trusting another CA, nothing gets
+	// through. With TLS 1.3 the client may see the front's refusal of a
+	// missing certificate as an alert or as a closed connection, so that
+	// case reads the reason on the front's side.
 	for _, tt := range []struct {
-		name   string
-		change func(*config)
-		says   string
+		name      string
+		change    func(*config)
+		says      string // in the client's error
+		frontSays string // in the front's refusals
 	}{
-		{"no client certificate", func(c *config) { c.TemporalTLSCert, c.TemporalTLSKey = "", "" }, "certificate required"},
-		{"another CA", func(c *config) { c.TemporalTLSCA = p.otherCA }, "unknown authority"},
+		{"no client certificate", func(c *config) { c.TemporalTLSCert, c.TemporalTLSKey = "", "" }, "", "didn't provide a certificate"},
+		{"another CA", func(c *config) { c.TemporalTLSCA = p.otherCA }, "unknown authority", ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := s.cfg
@@ -149,6 +164,7 @@ func TestTheServiceReachesTemporalOverMTLSWithAnAPIKey(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 			defer cancel()
+			before := passed.Load()
 			c, err := client.DialContext(ctx, opts)
 			if err == nil {
 				c.Close()
@@ -156,6 +172,15 @@ func TestTheServiceReachesTemporalOverMTLSWithAnAPIKey(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tt.says) {
 				t.Fatalf("refused with %v, want %q", err, tt.says)
+			}
+			// The front records its refusal after the client has given up.
+			for deadline := time.Now().Add(5 * time.Second); !strings.Contains(refusals(), tt.frontSays); time.Sleep(10 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("the front refused with %q, want %q", refusals(), tt.frontSays)
+				}
+			}
+			if passed.Load() != before {
+				t.Fatal("a connection passed the front's handshake")
 			}
 		})
 	}
