@@ -336,16 +336,23 @@ func serviceRuns(ctx context.Context, o options, svc *service, rc, hung *receive
 	if o.quick {
 		hungEndpoints = 10
 	}
+	// The same neighbours' traffic to endpoints that answer: what their load
+	// costs, apart from their hanging.
+	c, err := svc.run(ctx, rc, hung, loadSpec{name: fmt.Sprintf("open loop %.0f/s + %d answering", isoRate, hungEndpoints), endpoints: 1, rate: isoRate,
+		duration: o.duration, hung: hungEndpoints, hungRate: 10, busy: true})
+	if err != nil {
+		return out, nil, err
+	}
+	add(c)
 	r, err := svc.run(ctx, rc, hung, loadSpec{name: fmt.Sprintf("open loop %.0f/s + %d hung", isoRate, hungEndpoints), endpoints: 1, rate: isoRate,
 		duration: o.duration, hung: hungEndpoints, hungRate: 10})
 	if err != nil {
 		return out, nil, err
 	}
 	add(r)
-	iso := &isolation{BaselineP50: baseline.Latency.P50, BaselineP99: baseline.Latency.P99, HungP50: r.Latency.P50, HungP99: r.Latency.P99}
-	if baseline.Latency.P50 > 0 {
-		iso.ChangeP50 = 100 * (r.Latency.P50 - baseline.Latency.P50) / baseline.Latency.P50
-	}
+	iso := &isolation{BaselineP50: baseline.Latency.P50, BaselineP99: baseline.Latency.P99, HungP50: r.Latency.P50, HungP99: r.Latency.P99,
+		AnsweringP50: c.Latency.P50, AnsweringP99: c.Latency.P99}
+	iso.ChangeP50 = pctChange(baseline.Latency.P50, r.Latency.P50)
 	return out, iso, nil
 }
 

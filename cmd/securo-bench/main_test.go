@@ -47,6 +47,9 @@ func TestQuickBenchRuns(t *testing.T) {
 	if kinds["limit"] != 2 || kinds["service"] < 5 || len(rep.Isolated) != 1 {
 		t.Fatalf("runs by kind %v, isolation %v", kinds, rep.Isolated)
 	}
+	if i := rep.Isolated[0]; i.BaselineP50 <= 0 || i.AnsweringP50 <= 0 || i.HungP50 <= 0 {
+		t.Fatalf("isolation without a latency for each of its three runs: %+v", i)
+	}
 }
 
 // TestQuickBenchRunsOnTheProductionTopology checks the prod-up variant's

@@ -63,6 +63,9 @@ type isolation struct {
 	HungP50     float64 `json:"with_hung_p50_ms"`
 	HungP99     float64 `json:"with_hung_p99_ms"`
 	ChangeP50   float64 `json:"change_p50_pct"`
+	// The same neighbours' events to endpoints that answer.
+	AnsweringP50 float64 `json:"with_answering_p50_ms"`
+	AnsweringP99 float64 `json:"with_answering_p99_ms"`
 }
 
 func printTable(w io.Writer, r report) {
@@ -83,10 +86,10 @@ func printTable(w io.Writer, r report) {
 	}
 	tw.Flush()
 	if len(r.Isolated) > 0 {
-		fmt.Fprintln(w, "\nisolation: a healthy endpoint's latency with 100 hung endpoints beside it")
+		fmt.Fprintln(w, "\nisolation: a healthy endpoint's latency alone, beside 100 endpoints that answer, and beside 100 that hang (same traffic)")
 		for _, i := range r.Isolated {
-			fmt.Fprintf(w, "  %s/%s: p50 %.1f -> %.1f ms (%+.0f%%), p99 %.1f -> %.1f ms\n", i.Variant, i.Database,
-				i.BaselineP50, i.HungP50, i.ChangeP50, i.BaselineP99, i.HungP99)
+			fmt.Fprintf(w, "  %s/%s: p50 %.1f / %.1f / %.1f ms (hung vs alone %+.0f%%, hung vs answering %+.0f%%), p99 %.1f / %.1f / %.1f ms\n", i.Variant, i.Database,
+				i.BaselineP50, i.AnsweringP50, i.HungP50, i.ChangeP50, pctChange(i.AnsweringP50, i.HungP50), i.BaselineP99, i.AnsweringP99, i.HungP99)
 		}
 	}
 }
@@ -154,4 +157,12 @@ func writeChart(path string, r report) error {
 	p.Add(target)
 	p.Legend.Add("100 ms target (p99 at 50/s)", target)
 	return p.Save(9*vg.Inch, 6*vg.Inch, path)
+}
+
+// pctChange is how far to is from from, in percent; 0 when from is 0.
+func pctChange(from, to float64) float64 {
+	if from == 0 {
+		return 0
+	}
+	return 100 * (to - from) / from
 }

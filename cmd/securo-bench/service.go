@@ -210,6 +210,9 @@ type loadSpec struct {
 	duration    time.Duration
 	hung        int     // endpoints that never answer, fed at hungRate
 	hungRate    float64 // events/s spread over the hung endpoints
+	// busy makes the hung endpoints answer at once, on rc: the same
+	// neighbours' traffic without the hanging, to tell the two costs apart.
+	busy bool
 }
 
 var runSeq atomic.Int64
@@ -239,7 +242,11 @@ func (s *service) run(ctx context.Context, rc, hung *receiver, spec loadSpec) (r
 		}
 	}
 	for i := range spec.hung {
-		if err := addEndpoint(fmt.Sprintf("%s/hang/%s/%d", hung.srv.URL, runID, i), fmt.Sprintf("hang.%s.%d", runID, i)); err != nil {
+		otherURL := hung.srv.URL + "/hang/"
+		if spec.busy {
+			otherURL = rc.srv.URL + "/busy/"
+		}
+		if err := addEndpoint(fmt.Sprintf("%s%s/%d", otherURL, runID, i), fmt.Sprintf("hang.%s.%d", runID, i)); err != nil {
 			return runResult{}, err
 		}
 	}
