@@ -84,6 +84,7 @@ func New(d Deps) http.Handler {
 		evs.background = make(chan struct{}, maxBackgroundLaunches)
 	}
 	dls := &deliveries{store: d.Store}
+	tests := &testEvents{store: d.Store, events: evs}
 	rs := &resends{store: d.Store, launcher: d.Launcher, log: log}
 	st := &steering{store: d.Store, launcher: d.Launcher}
 	keys := &apiKeys{store: d.Store}
@@ -105,6 +106,7 @@ func New(d Deps) http.Handler {
 	v1.POST("/endpoints/:id/secret/rotate", h(eps.rotateSecret))
 	v1.GET("/endpoints/:id/deliveries", h(dls.listForEndpoint))
 	v1.POST("/endpoints/:id/recover", h(rs.recover))
+	v1.POST("/endpoints/:id/test", h(tests.send))
 	v1.POST("/events", h(evs.create))
 	v1.GET("/events", h(evs.list))
 	v1.GET("/events/:id", h(evs.get))
