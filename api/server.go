@@ -45,6 +45,8 @@ type Deps struct {
 	Guard *egress.Guard
 	// RateLimit caps each account's requests; zero: no limit.
 	RateLimit RateLimit
+	// Dashboard serves /dashboard (package api/dashboard); nil: none.
+	Dashboard http.Handler
 }
 
 // DefaultMaxEndpoints is how many endpoints an account may have when
@@ -117,6 +119,13 @@ func New(d Deps) http.Handler {
 	v1.GET("/api-keys", h(keys.list))
 	v1.POST("/api-keys", h(keys.create))
 	v1.DELETE("/api-keys/:id", h(keys.revoke))
+
+	if d.Dashboard != nil {
+		// The page signs in with an API key and calls /v1 like any client;
+		// its own routes need none.
+		r.GET("/dashboard", gin.WrapH(d.Dashboard))
+		r.GET("/dashboard/*path", gin.WrapH(d.Dashboard))
+	}
 
 	r.NoRoute(h(func(c *gin.Context) error {
 		return notFound("no route %s %s", c.Request.Method, c.Request.URL.Path)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -22,6 +23,9 @@ type config struct {
 	DatabaseURL       string
 	TemporalAddress   string
 	TemporalNamespace string
+	// TemporalUIURL is the Temporal Web UI the Dashboard links workflows
+	// to; empty: no links.
+	TemporalUIURL string
 	TaskQueue         string
 	AllowPrivate      bool
 	AllowNetworks     []netip.Prefix
@@ -50,6 +54,7 @@ func loadConfig(getenv func(string) string, dev bool, dataDir string) (config, e
 		TemporalAddress:   envOr(getenv, "TEMPORAL_ADDRESS", "127.0.0.1:7233"),
 		TemporalNamespace: envOr(getenv, "TEMPORAL_NAMESPACE", "default"),
 		TaskQueue:         envOr(getenv, "SECURO_TASK_QUEUE", "securo-webhooks"),
+		TemporalUIURL:     strings.TrimSuffix(getenv("SECURO_TEMPORAL_UI_URL"), "/"),
 		CAFile:            getenv("SECURO_CA_FILE"),
 		PprofAddr:         getenv("SECURO_PPROF_ADDR"),
 		Schedule:          workflows.DefaultSchedule,
@@ -109,6 +114,11 @@ func loadConfig(getenv func(string) string, dev bool, dataDir string) (config, e
 				return c, fmt.Errorf("%s: want a duration such as 5s, got %q", name, v)
 			}
 			*dst = d
+		}
+	}
+	if c.TemporalUIURL != "" {
+		if u, err := url.Parse(c.TemporalUIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return c, fmt.Errorf("SECURO_TEMPORAL_UI_URL: want the Web UI's http(s) URL such as http://127.0.0.1:8233, got %q", c.TemporalUIURL)
 		}
 	}
 	if c.security, err = loadSecurity(getenv, dev, dataDir); err != nil {

@@ -58,6 +58,9 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	if *httpAddr != "" {
 		cfg.HTTPAddr = *httpAddr
 	}
+	if cfg.TemporalUIURL == "" {
+		cfg.TemporalUIURL = "http://127.0.0.1:" + strconv.Itoa(*uiPort)
+	}
 	log := newLogger(stderr)
 
 	bin, err := findTemporal(*temporalBin)
@@ -92,8 +95,9 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 
 	fmt.Fprintf(stdout, `
 Securo Webhooks is running (Ctrl-C stops everything).
-  API:          http://%s
-  Temporal UI:  http://127.0.0.1:%d
+  Dashboard:    http://%[1]s/dashboard
+  API:          http://%[1]s
+  Temporal UI:  http://127.0.0.1:%[2]d
   API key:      %s   (account %q, kept in %s)
   Data:         %s
 

@@ -17,6 +17,8 @@ import (
 
 	"github.com/securo/webhooks/activities"
 	"github.com/securo/webhooks/api"
+	"github.com/securo/webhooks/api/dashboard"
+	"github.com/securo/webhooks/docs"
 	"github.com/securo/webhooks/egress"
 	"github.com/securo/webhooks/launcher"
 	"github.com/securo/webhooks/models"
@@ -89,6 +91,10 @@ func (s *stack) launcher() *launcher.Launcher {
 
 // serveAPI serves the API on ln until ctx ends, then drains requests.
 func (s *stack) serveAPI(ctx context.Context, ln net.Listener) error {
+	dash, err := dashboard.New(dashboard.Config{TemporalUIURL: s.cfg.TemporalUIURL, TemporalNamespace: s.cfg.TemporalNamespace, Guide: docs.Guide})
+	if err != nil {
+		return err
+	}
 	handler := api.New(api.Deps{
 		Store:    s.store,
 		Launcher: s.launcher(),
@@ -101,6 +107,7 @@ func (s *stack) serveAPI(ctx context.Context, ln net.Listener) error {
 		LaunchInBackground: s.cfg.BackgroundLaunch,
 		Guard:              s.cfg.guard(),
 		RateLimit:          s.cfg.RateLimit,
+		Dashboard:          dash,
 	})
 	srv := api.NewServer(handler)
 	errc := make(chan error, 1)
