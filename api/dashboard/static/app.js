@@ -11,6 +11,9 @@ const notice = document.getElementById('notice');
 let config = { temporal_ui_url: '', temporal_namespace: 'default', guide: false };
 let pendingFocus = '';
 let generation = 0;
+// saidAt is the render during which the notice was last set: a notice
+// outlives the navigation that follows it, and no more.
+let saidAt = -1;
 
 // app is what the views get: navigation, messages, a confirmation dialog,
 // the settings, and whether their render is still the current one.
@@ -25,6 +28,7 @@ const app = {
   },
   // say shows a message to everyone; errors come from the API.
   say(text, kind = 'ok') {
+    saidAt = generation;
     notice.hidden = false;
     notice.className = 'notice ' + kind;
     notice.setAttribute('role', kind === 'error' ? 'alert' : 'status');
@@ -78,6 +82,7 @@ function parse(hash) {
 
 async function route() {
   const gen = ++generation;
+  if (saidAt < gen - 1) app.quiet();
   const signedIn = apiKey() !== '';
   document.getElementById('nav-webhooks').hidden = !signedIn;
   document.getElementById('sign-out').hidden = !signedIn;

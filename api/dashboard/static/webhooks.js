@@ -60,11 +60,7 @@ function health(ep, deliveries) {
 }
 
 async function renderEndpoints(panel, app, gen) {
-  const list = await call('GET', '/v1/endpoints?limit=100');
-  const recent = await Promise.all(
-    list.data.map((ep) => call('GET', `/v1/endpoints/${encodeURIComponent(ep.id)}/deliveries?limit=20`).then((r) => r.data, () => null)),
-  );
-  if (!app.current(gen)) return;
+  const listSlot = h('div', { id: 'endpoints-list' });
   const formSlot = h('div', { id: 'form-slot' });
   const addButton = h('button', {
     type: 'button', class: 'primary', id: 'add-endpoint', text: 'Add Endpoint',
@@ -72,8 +68,10 @@ async function renderEndpoints(panel, app, gen) {
       addButton.hidden = true;
       showForm(formSlot, app, null, {
         done: (created) => {
-          if (created) showSecret(formSlot, app, created);
-          else {
+          if (created) {
+            showSecret(formSlot, app, created);
+            loadEndpoints(listSlot, app, gen).catch((err) => app.fail(err));
+          } else {
             formSlot.replaceChildren();
             addButton.hidden = false;
             addButton.focus();
@@ -82,6 +80,27 @@ async function renderEndpoints(panel, app, gen) {
       });
     },
   });
+  await loadEndpoints(listSlot, app, gen);
+  if (!app.current(gen)) return;
+  clear(
+    panel,
+    h('div', { class: 'panel-head' },
+      h('p', { text: 'Endpoints are the HTTPS URLs on your servers that receive your account\'s events, signed so you can check they come from Securo.' }),
+      addButton),
+    formSlot,
+    listSlot,
+    h('p', { class: 'note', text: disabledNote }),
+  );
+}
+
+// loadEndpoints draws the account's endpoints, each with the health of its
+// recent deliveries.
+async function loadEndpoints(slot, app, gen) {
+  const list = await call('GET', '/v1/endpoints?limit=100');
+  const recent = await Promise.all(
+    list.data.map((ep) => call('GET', `/v1/endpoints/${encodeURIComponent(ep.id)}/deliveries?limit=20`).then((r) => r.data, () => null)),
+  );
+  if (!app.current(gen)) return;
   const rows = list.data.map((ep, i) =>
     h('tr', { 'data-endpoint': ep.id },
       cell('Endpoint', h('a', { href: '#/endpoints/' + ep.id, class: 'url', text: ep.url }), ep.description ? h('div', { class: 'muted small', text: ep.description }) : null),
@@ -89,22 +108,17 @@ async function renderEndpoints(panel, app, gen) {
       cell('Event types', eventTypes(ep)),
       cell('State', enabledBadge(ep)),
       cell('Recent deliveries', health(ep, recent[i])),
-      cell('Actions', h('div', { class: 'row-actions' }, endpointActions(app, ep, { edit: () => app.navigate('#/endpoints/' + ep.id + '?edit=1', 'ep-url'), after: () => app.navigate('#/webhooks/webhook', 'add-endpoint') }))),
+      cell('Actions', h('div', { class: 'row-actions' }, endpointActions(app, ep, { edit: () => app.navigate('#/endpoints/' + ep.id + '?edit=1', 'ep-url'), after: (focusID) => app.navigate('#/webhooks/webhook', focusID) }))),
     ),
   );
   clear(
-    panel,
-    h('div', { class: 'panel-head' },
-      h('p', { text: 'Endpoints are the HTTPS URLs on your servers that receive your account\'s events, signed so you can check they come from Securo.' }),
-      addButton),
-    formSlot,
+    slot,
     list.data.length === 0
       ? h('p', { class: 'empty', text: 'No endpoints yet. Add Endpoint to register the first one.' })
       : h('table', { class: 'data', id: 'endpoints' },
         h('caption', { class: 'sr-only', text: 'Endpoints' }),
         h('thead', {}, h('tr', {}, ['Endpoint', 'Mode', 'Event types', 'State', 'Recent deliveries', 'Actions'].map((t) => h('th', { scope: 'col', text: t })))),
         h('tbody', {}, rows)),
-    h('p', { class: 'note', text: disabledNote }),
   );
 }
 
