@@ -147,16 +147,31 @@ func (s *service) endpoints() []dashEndpoint {
 }
 
 func TestTheDashboardAddsAnEndpointInSixStepsAndShowsItsDeliveries(t *testing.T) {
+	ctx := browser(t, 1100, 750)
 	rc := receivertest.New(t)
 	s := startService(t, "sqlite", []*receivertest.Receiver{rc}, serviceOptions{configure: func(c *config) {
 		c.TemporalUIURL = "http://127.0.0.1:8233"
 		c.SandboxSchedule = []time.Duration{0, 200 * time.Millisecond}
 	}})
-	ctx := browser(t, 1100, 750)
 	// A live event before any endpoint exists: the Events tab lists it.
 	live := s.emit(`{"type": "dex.swap", "data": ` + swapData + `}`)
 
+	// A wrong key is refused with the API's reason, and nothing is kept.
+	do(t, ctx, chromedp.Navigate(s.apiURL+"/dashboard"),
+		chromedp.WaitVisible(chromedp.CSS(`#api-key`)),
+		chromedp.SendKeys(chromedp.CSS(`#api-key`), "sk_wrong"),
+		chromedp.Click(byText("button", "Sign in")),
+		chromedp.WaitVisible(chromedp.CSS(`#sign-in-error`)))
+	if msg := get(t, ctx, chromedp.Text(chromedp.CSS(`#sign-in-error`))); !strings.Contains(msg, "refused") {
+		t.Errorf("a wrong key says %q", msg)
+	}
+	if kept := get(t, ctx, chromedp.Evaluate[string](`sessionStorage.getItem('securo.apiKey') || ''`)); kept != "" {
+		t.Errorf("a refused key was kept: %q", kept)
+	}
 	signIn(t, ctx, s)
+	if kept := get(t, ctx, chromedp.Evaluate[string](`sessionStorage.getItem('securo.apiKey') + '|' + (localStorage.getItem('securo.apiKey') || '')`)); kept != s.key+"|" {
+		t.Errorf("the key is kept as %q, want in session storage only", kept)
+	}
 	receiverURL := rc.URL + "/securo-webhooks"
 
 	// The six steps of the guide, each by the words on the page.
@@ -260,6 +275,25 @@ func TestTheDashboardAddsAnEndpointInSixStepsAndShowsItsDeliveries(t *testing.T)
 		t.Fatal("Enable left the endpoint disabled")
 	}
 
+	// Edit: a bad URL is refused with the API's message and changes
+	// nothing; a new description is saved.
+	do(t, ctx, chromedp.Click(byText("button", "Edit")),
+		chromedp.WaitVisible(chromedp.CSS(`#ep-description`)),
+		chromedp.SetValue(chromedp.CSS(`#ep-url`), "ftp://example.com/hook"),
+		chromedp.Click(byText("button", "Save")),
+		chromedp.WaitVisible(chromedp.CSS(`#ep-error`)))
+	if msg := get(t, ctx, chromedp.Text(chromedp.CSS(`#ep-error`))); !strings.Contains(msg, "http") {
+		t.Errorf("a bad URL says %q", msg)
+	}
+	waitJS(t, ctx, `document.activeElement.id === 'ep-url' && document.activeElement.getAttribute('aria-invalid') === 'true'`)
+	if eps := s.endpoints(); eps[0].URL != receiverURL {
+		t.Fatalf("a refused edit changed the URL to %s", eps[0].URL)
+	}
+	do(t, ctx, chromedp.SetValue(chromedp.CSS(`#ep-url`), receiverURL),
+		chromedp.SendKeys(chromedp.CSS(`#ep-description`), "swap notifications"),
+		chromedp.Click(byText("button", "Save")),
+		chromedp.WaitVisible(`//dd[normalize-space()="swap notifications"]`))
+
 	// The Events tab, filtered by mode and by type.
 	do(t, ctx, chromedp.Click(byText("a", "Webhooks")),
 		chromedp.Click(`//button[@role="tab" and normalize-space()="Events"]`),
@@ -304,10 +338,20 @@ func TestTheDashboardAddsAnEndpointInSixStepsAndShowsItsDeliveries(t *testing.T)
 	}
 }
 
+func TestTheGuideIsServedWithItsPictures(t *testing.T) {
+	ctx := browser(t, 1100, 750)
+	s := startService(t, "sqlite", nil, serviceOptions{noWorker: true})
+	do(t, ctx, chromedp.Navigate(s.apiURL+"/dashboard/guide"), chromedp.WaitVisible(chromedp.CSS(`main h1`)))
+	waitJS(t, ctx, `document.querySelectorAll('main img').length > 0 && [...document.querySelectorAll('main img')].every(i => i.complete && i.naturalWidth > 100)`)
+	if title := get(t, ctx, chromedp.Title()); !strings.HasSuffix(title, "· Securo Webhooks") {
+		t.Errorf("guide title %q", title)
+	}
+}
+
 func TestTheDashboardWorksWithTheKeyboardAlone(t *testing.T) {
+	ctx := browser(t, 1100, 750)
 	rc := receivertest.New(t)
 	s := startService(t, "sqlite", []*receivertest.Receiver{rc}, serviceOptions{})
-	ctx := browser(t, 1100, 750)
 	do(t, ctx, chromedp.Navigate(s.apiURL+"/dashboard"), chromedp.WaitVisible(chromedp.CSS(`#api-key`)))
 
 	// tabTo presses Tab until the element with that id has the focus, and
@@ -340,6 +384,17 @@ func TestTheDashboardWorksWithTheKeyboardAlone(t *testing.T) {
 	tabTo("add-endpoint")
 	do(t, ctx, chromedp.KeyEvent(kb.Enter))
 	focused("ep-url")
+	// Save with no URL: the API's message shows and the focus goes back to
+	// the field at fault.
+	tabTo("ep-save")
+	do(t, ctx, chromedp.KeyEvent(kb.Enter))
+	focused("ep-url")
+	if msg := get(t, ctx, chromedp.Text(chromedp.CSS(`#ep-error`))); !strings.Contains(msg, "url") {
+		t.Errorf("an empty URL says %q", msg)
+	}
+	if n := len(s.endpoints()); n != 0 {
+		t.Fatalf("a refused Save made %d endpoints", n)
+	}
 	do(t, ctx, chromedp.KeyEvent(rc.URL+"/securo-webhooks"))
 	tabTo("ep-sandbox")
 	do(t, ctx, chromedp.KeyEvent(" "))
