@@ -65,6 +65,7 @@ func TestTheDashboardIsServedWithItsOwnPolicy(t *testing.T) {
 		h.do("GET", "/dashboard/assets/", "", "").want(t, http.StatusNotFound)
 		h.do("GET", "/dashboard/images/nested/", "", "").want(t, http.StatusNotFound)
 		h.do("POST", "/dashboard", "", "").want(t, http.StatusMethodNotAllowed)
+		h.do("HEAD", "/dashboard", "", "").want(t, http.StatusOK)
 		r := h.do("GET", "/v1/endpoints", h.keyA, "").want(t, http.StatusOK)
 		if csp := r.header.Get("Content-Security-Policy"); !strings.HasPrefix(csp, "default-src 'none'") || strings.Contains(csp, "script-src") {
 			t.Fatalf("the API's policy changed: %q", csp)

@@ -123,8 +123,10 @@ func New(d Deps) http.Handler {
 	if d.Dashboard != nil {
 		// The page signs in with an API key and calls /v1 like any client;
 		// its own routes need none.
-		r.GET("/dashboard", gin.WrapH(d.Dashboard))
-		r.GET("/dashboard/*path", gin.WrapH(d.Dashboard))
+		for _, path := range []string{"/dashboard", "/dashboard/*path"} {
+			r.GET(path, gin.WrapH(d.Dashboard))
+			r.HEAD(path, gin.WrapH(d.Dashboard))
+		}
 	}
 
 	r.NoRoute(h(func(c *gin.Context) error {

@@ -37,10 +37,10 @@ func (s *Store) SendTestEvent(ctx context.Context, in TestEventInput) (AcceptEve
 		if !ep.Enabled {
 			return fmt.Errorf("endpoint %s: %w", ep.ID, ErrEndpointDisabled)
 		}
-		data, err := json.Marshal(map[string]string{
-			"message":     "This is a test event from Securo Webhooks",
-			"endpoint_id": ep.ID,
-		})
+		data, err := json.Marshal(struct {
+			Message    string `json:"message"`
+			EndpointID string `json:"endpoint_id"`
+		}{"This is a test event from Securo Webhooks", ep.ID})
 		if err != nil {
 			return err
 		}
