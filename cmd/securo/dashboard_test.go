@@ -373,6 +373,26 @@ func TestTheGuideIsServedWithItsPictures(t *testing.T) {
 	}
 }
 
+func TestTheEventsTabLoadsMoreEventsOnRequest(t *testing.T) {
+	ctx := browser(t, 1100, 750)
+	s := startService(t, "sqlite", nil, serviceOptions{noWorker: true})
+	for i := range 23 {
+		s.emit(fmt.Sprintf(`{"type": "dex.swap", "data": {"n": %d}}`, i))
+	}
+	signIn(t, ctx, s)
+	waitJS(t, ctx, `document.querySelectorAll('#events tbody tr').length === 20`)
+	do(t, ctx, chromedp.Click(byText("button", "Load more")))
+	waitJS(t, ctx, `document.querySelectorAll('#events tbody tr').length === 23 && document.getElementById('load-more').hidden`)
+	ids := get(t, ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#events tbody tr')].map(r => r.dataset.event)`))
+	seen := map[string]bool{}
+	for _, id := range ids {
+		if seen[id] {
+			t.Fatalf("event %s shows twice: %v", id, ids)
+		}
+		seen[id] = true
+	}
+}
+
 func TestTheDashboardWorksWithTheKeyboardAlone(t *testing.T) {
 	ctx := browser(t, 1100, 750)
 	rc := receivertest.New(t)

@@ -304,27 +304,53 @@ async function renderEvents(panel, app, params, gen) {
     app.fail(err);
     return;
   }
-  const detailed = await Promise.all(events.data.map((ev) => call('GET', '/v1/events/' + encodeURIComponent(ev.id)).catch(() => ev)));
-  if (!app.current(gen)) return;
   const urls = new Map(endpoints.data.map((ep) => [ep.id, ep.url]));
-  if (detailed.length === 0) {
+  const rows = await eventRows(events.data, urls);
+  if (!app.current(gen)) return;
+  if (rows.length === 0) {
     clear(body, h('p', { class: 'empty', text: type || mode ? 'No events match these filters.' : 'No events yet. Events your backend sends with POST /v1/events show here, with where each was delivered.' }));
     return;
   }
+  const tbody = h('tbody', {}, rows);
+  let cursor = events.next_cursor;
+  const more = h('button', {
+    type: 'button', id: 'load-more', text: 'Load more', hidden: !cursor,
+    onclick: async () => {
+      more.disabled = true;
+      try {
+        const page = await call('GET', '/v1/events' + query({ type, sandbox, limit: 20, cursor }));
+        const added = await eventRows(page.data, urls);
+        tbody.append(...added);
+        cursor = page.next_cursor;
+        more.hidden = !cursor;
+        if (added.length > 0) added[0].querySelector('code.id').focus();
+      } catch (err) {
+        app.fail(err);
+      } finally {
+        more.disabled = false;
+      }
+    },
+  });
   clear(
     body,
     h('table', { class: 'data', id: 'events' },
       h('caption', { class: 'sr-only', text: 'Recent events' }),
       h('thead', {}, h('tr', {}, ['Time', 'Type', 'Mode', 'Event', 'Deliveries'].map((t) => h('th', { scope: 'col', text: t })))),
-      h('tbody', {},
-        detailed.map((ev) =>
-          h('tr', { 'data-event': ev.id },
-            cell('Time', time(ev.created_at)),
-            cell('Type', h('code', { text: ev.type })),
-            cell('Mode', modeBadge(ev.sandbox)),
-            cell('Event', h('code', { class: 'id', text: ev.id })),
-            cell('Deliveries', deliveriesSummary(ev.deliveries, urls)))))),
+      tbody),
+    h('div', { class: 'actions more' }, more),
   );
+}
+
+// eventRows draws one row per event, with where each was delivered.
+async function eventRows(events, urls) {
+  const detailed = await Promise.all(events.map((ev) => call('GET', '/v1/events/' + encodeURIComponent(ev.id)).catch(() => ev)));
+  return detailed.map((ev) =>
+    h('tr', { 'data-event': ev.id },
+      cell('Time', time(ev.created_at)),
+      cell('Type', h('code', { text: ev.type })),
+      cell('Mode', modeBadge(ev.sandbox)),
+      cell('Event', h('code', { class: 'id', text: ev.id, tabindex: '-1' })),
+      cell('Deliveries', deliveriesSummary(ev.deliveries, urls))));
 }
 
 function deliveriesSummary(deliveries, urls) {
