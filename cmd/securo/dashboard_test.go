@@ -66,7 +66,7 @@ func browser(t *testing.T, w, h int) context.Context {
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 4*time.Minute)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
 	t.Cleanup(func() {
 		cancelTimeout()
 		cancelCtx()
@@ -103,6 +103,8 @@ func browser(t *testing.T, w, h int) context.Context {
 func do(t *testing.T, ctx context.Context, actions ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
 	if err := chromedp.Do(ctx, actions...); err != nil {
+		page, _ := chromedp.Run(context.WithoutCancel(ctx), chromedp.Evaluate[string](`document.body.innerText`))
+		t.Logf("page: %s", page)
 		t.Fatalf("browser: %v", err)
 	}
 }
@@ -138,7 +140,7 @@ func byText(tag, text string) string {
 func waitJS(t *testing.T, ctx context.Context, expr string) {
 	t.Helper()
 	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(30*time.Second))); err != nil {
-		page, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById('main').innerText + '\n' + document.getElementById('notice').innerText`))
+		page, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`'dialog open: ' + document.getElementById('confirm').open + ', returned ' + JSON.stringify(document.getElementById('confirm').returnValue) + ', focus: ' + (document.activeElement && document.activeElement.id) + ', location: ' + location.hash + '\n' + document.getElementById('notice').innerText + '\n' + document.getElementById('main').innerText`))
 		t.Fatalf("waiting for %s: %v\npage:\n%s", expr, err, page)
 	}
 }
@@ -282,7 +284,11 @@ func TestTheDashboardAddsAnEndpointInSixStepsAndShowsItsDeliveries(t *testing.T)
 	if !containsString(links, want) {
 		t.Errorf("Temporal links %v lack %s", links, want)
 	}
+	do(t, ctx, chromedp.Click(byText("button", "Dismiss")))
+	// Tall enough for a failed delivery's attempts below the successes.
+	do(t, ctx, chromedp.EmulateViewport(1100, 1300))
 	screenshot(t, ctx, "endpoint-page.png")
+	do(t, ctx, chromedp.EmulateViewport(1100, 750))
 
 	// Disable, with the page saying what that means, then enable again.
 	note := get(t, ctx, chromedp.Text(chromedp.CSS(`.note`)))
@@ -349,15 +355,25 @@ func TestTheDashboardAddsAnEndpointInSixStepsAndShowsItsDeliveries(t *testing.T)
 
 	// Delete asks first; Cancel keeps the endpoint and gives focus back.
 	del := `#delete-` + ep.ID
-	do(t, ctx, chromedp.Click(chromedp.CSS(del)), chromedp.WaitVisible(chromedp.CSS(`#confirm[open]`)),
-		chromedp.Click(chromedp.CSS(`#confirm-no`)), chromedp.WaitNotPresent(chromedp.CSS(`#confirm[open]`)))
+	dialogOpen := func() {
+		t.Helper()
+		waitJS(t, ctx, `document.getElementById('confirm').open && document.activeElement.id === 'confirm-no'`)
+	}
+	do(t, ctx, chromedp.Click(chromedp.CSS(del)))
+	dialogOpen()
+	do(t, ctx, chromedp.Click(chromedp.CSS(`#confirm-no`)))
+	waitJS(t, ctx, `!document.getElementById('confirm').open`)
 	waitJS(t, ctx, `document.activeElement && document.activeElement.id === 'delete-`+ep.ID+`'`)
 	if len(s.endpoints()) != 1 {
 		t.Fatal("Cancel deleted the endpoint")
 	}
-	do(t, ctx, chromedp.Click(chromedp.CSS(del)), chromedp.WaitVisible(chromedp.CSS(`#confirm[open]`)),
-		chromedp.Click(byText("button", "Delete endpoint")),
-		chromedp.WaitVisible(`//*[contains(text(), "No endpoints yet")]`))
+	// Straight after the Cancel: the answer is this question's, not the
+	// late close event of the last one.
+	do(t, ctx, chromedp.Click(chromedp.CSS(del)))
+	dialogOpen()
+	waitJS(t, ctx, `document.getElementById('confirm-yes').textContent === 'Delete endpoint'`)
+	do(t, ctx, chromedp.Click(chromedp.CSS(`#confirm-yes`)))
+	waitJS(t, ctx, `document.querySelector('#endpoints-list .empty') !== null`)
 	if n := len(s.endpoints()); n != 0 {
 		t.Fatalf("%d endpoints after Delete", n)
 	}

@@ -57,14 +57,15 @@ const app = {
     document.getElementById('confirm-text').textContent = text;
     document.getElementById('confirm-yes').textContent = yes;
     return new Promise((resolve) => {
-      dialog.addEventListener(
-        'close',
-        () => {
-          if (back && back.isConnected) back.focus();
-          resolve(dialog.returnValue === 'yes');
-        },
-        { once: true },
-      );
+      const closed = () => {
+        // The close event of an earlier question may arrive after this one
+        // opened: it is not this question's answer.
+        if (dialog.open) return;
+        dialog.removeEventListener('close', closed);
+        if (back && back.isConnected) back.focus();
+        resolve(dialog.returnValue === 'yes');
+      };
+      dialog.addEventListener('close', closed);
       dialog.returnValue = '';
       dialog.showModal();
       document.getElementById('confirm-no').focus();
