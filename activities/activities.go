@@ -180,7 +180,8 @@ type FinishInput struct {
 
 // FinishDelivery records a delivery's final state.
 // A delivery that fails for good emits delivery.failed, unless it was itself
-// delivering an operational event (no loops).
+// delivering an operational event (no loops) or a test event (a test says
+// its outcome on the endpoint's page, to no other endpoint).
 func (a *Activities) FinishDelivery(ctx context.Context, in FinishInput) error {
 	var emit *models.AcceptEventInput
 	if in.Status == models.StatusFailed {
@@ -188,7 +189,7 @@ func (a *Activities) FinishDelivery(ctx context.Context, in FinishInput) error {
 		if err != nil {
 			return err
 		}
-		if !models.IsOperational(t.Event.Type) {
+		if !models.IsReserved(t.Event.Type) {
 			data, _ := json.Marshal(map[string]any{
 				"delivery_id": t.Delivery.ID, "event_id": t.Event.ID, "event_type": t.Event.Type,
 				"endpoint_id": t.Endpoint.ID, "url": t.Endpoint.URL, "reason": in.Reason, "last_error": t.Endpoint.LastError,

@@ -124,6 +124,32 @@ func TestAFailedDeliveryEmitsDeliveryFailedButAnOperationalOneDoesNot(t *testing
 	}
 }
 
+func TestAFailedTestEventEmitsNoDeliveryFailed(t *testing.T) {
+	ctx := context.Background()
+	f := setup(t, "sqlite", "https://example.invalid", egress.Options{})
+	watcher := models.Endpoint{AccountID: f.account.ID, URL: "https://ops.example.com", Enabled: true, Secret: f.endpoint.Secret,
+		EventTypes: models.StringList{models.EventDeliveryFailed}}
+	if err := f.store.CreateEndpoint(ctx, &watcher, 100); err != nil {
+		t.Fatal(err)
+	}
+	res, err := f.store.SendTestEvent(ctx, models.TestEventInput{AccountID: f.account.ID, EndpointID: f.endpoint.ID,
+		WorkflowID: workflows.EventWorkflowID, DeliveryWorkflowID: workflows.DeliveryWorkflowID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Deliveries) != 1 || res.Deliveries[0].EndpointID != f.endpoint.ID {
+		t.Fatalf("test event deliveries %+v", res.Deliveries)
+	}
+	if _, err := f.env.ExecuteActivity(f.acts.FinishDelivery, activities.FinishInput{DeliveryID: res.Deliveries[0].ID, Status: models.StatusFailed, Reason: models.ReasonAttemptsExhausted}); err != nil {
+		t.Fatal(err)
+	}
+	// The test's outcome shows on its endpoint's page; the watcher hears
+	// nothing of it.
+	if failed, _, _ := f.store.ListEvents(ctx, f.account.ID, models.EventFilter{Type: models.EventDeliveryFailed}, models.Page{Limit: 10}); len(failed) != 0 {
+		t.Fatalf("a failed test delivery emitted %d delivery.failed", len(failed))
+	}
+}
+
 func TestTheDeliveryWorkflowStopsAtA410AndEmitsEndpointDisabled(t *testing.T) {
 	ctx := context.Background()
 	rc := receivertest.New(t)

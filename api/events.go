@@ -48,6 +48,9 @@ func (r createEventRequest) validate() error {
 	if models.IsOperational(r.Type) {
 		return invalid("type", "%s is reserved for the events Securo emits about your endpoints; subscribe an endpoint to it to receive them", r.Type)
 	}
+	if r.Type == models.EventWebhookTest {
+		return invalid("type", "%s is reserved for test events; send one with POST /v1/endpoints/{id}/test", r.Type)
+	}
 	switch {
 	case r.Data == nil:
 		return invalid("data", "data is required: a JSON object with the event's payload")

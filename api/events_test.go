@@ -345,7 +345,7 @@ func TestAServerShuttingDownCanWaitForTheLaunchesItsAnswersLeft(t *testing.T) {
 
 func TestClientsCannotEmitOperationalEvents(t *testing.T) {
 	h := newHarness(t, "sqlite")
-	for _, typ := range []string{"endpoint.disabled", "delivery.failed"} {
+	for _, typ := range []string{"endpoint.disabled", "delivery.failed", "webhook.test"} {
 		h.do("POST", "/v1/events", h.keyA, `{"type":"`+typ+`","data":{}}`).wantError(t, http.StatusUnprocessableEntity, "validation_failed", "type")
 	}
 	var l list[event]

@@ -57,6 +57,8 @@ type Deps struct {
 	Metrics EventCounter
 	// MetricsHandler serves /metrics; nil = no /metrics.
 	MetricsHandler http.Handler
+	// Dashboard serves /dashboard (package api/dashboard); nil: none.
+	Dashboard http.Handler
 }
 
 // EventCounter counts the events the API accepts.
@@ -95,6 +97,7 @@ func New(d Deps) http.Handler {
 		evs.background = make(chan struct{}, maxBackgroundLaunches)
 	}
 	dls := &deliveries{store: d.Store}
+	tests := &testEvents{store: d.Store, events: evs}
 	rs := &resends{store: d.Store, launcher: d.Launcher, log: log}
 	st := &steering{store: d.Store, launcher: d.Launcher}
 	keys := &apiKeys{store: d.Store}
@@ -116,6 +119,7 @@ func New(d Deps) http.Handler {
 	v1.POST("/endpoints/:id/secret/rotate", h(eps.rotateSecret))
 	v1.GET("/endpoints/:id/deliveries", h(dls.listForEndpoint))
 	v1.POST("/endpoints/:id/recover", h(rs.recover))
+	v1.POST("/endpoints/:id/test", h(tests.send))
 	v1.POST("/events", h(evs.create))
 	v1.GET("/events", h(evs.list))
 	v1.GET("/events/:id", h(evs.get))
@@ -126,6 +130,15 @@ func New(d Deps) http.Handler {
 	v1.GET("/api-keys", h(keys.list))
 	v1.POST("/api-keys", h(keys.create))
 	v1.DELETE("/api-keys/:id", h(keys.revoke))
+
+	if d.Dashboard != nil {
+		// The page signs in with an API key and calls /v1 like any client;
+		// its own routes need none.
+		for _, path := range []string{"/dashboard", "/dashboard/*path"} {
+			r.GET(path, gin.WrapH(d.Dashboard))
+			r.HEAD(path, gin.WrapH(d.Dashboard))
+		}
+	}
 
 	r.NoRoute(h(func(c *gin.Context) error {
 		return notFound("no route %s %s", c.Request.Method, c.Request.URL.Path)

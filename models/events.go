@@ -23,6 +23,9 @@ type AcceptEventInput struct {
 	// ExcludeEndpointID is an endpoint the event never goes to: the one an
 	// operational event is about.
 	ExcludeEndpointID string
+	// OnlyEndpointID, when set, is the one endpoint the event goes to,
+	// whatever its event types: a test event.
+	OnlyEndpointID string
 	// WorkflowID and DeliveryWorkflowID name the Temporal workflows of the
 	// event and of each of its deliveries.
 	WorkflowID         func(eventID string) string
@@ -106,13 +109,17 @@ func insertEvent(tx *gorm.DB, in AcceptEventInput, now time.Time) (Event, []Deli
 		return Event{}, nil, err
 	}
 	var endpoints []Endpoint
-	if err := tx.Omit(secretColumns...).Where("account_id = ? AND sandbox = ?", in.AccountID, in.Sandbox).Order("id").Find(&endpoints).Error; err != nil {
+	q := tx.Omit(secretColumns...).Where("account_id = ? AND sandbox = ?", in.AccountID, in.Sandbox)
+	if in.OnlyEndpointID != "" {
+		q = q.Where("id = ?", in.OnlyEndpointID)
+	}
+	if err := q.Order("id").Find(&endpoints).Error; err != nil {
 		return Event{}, nil, err
 	}
 	var deliveries []Delivery
 	for i := range endpoints {
 		ep := &endpoints[i]
-		if !ep.Matches(in.Type) || ep.ID == in.ExcludeEndpointID {
+		if (in.OnlyEndpointID == "" && !ep.Matches(in.Type)) || ep.ID == in.ExcludeEndpointID {
 			continue
 		}
 		dlvID := NewID("dlv")

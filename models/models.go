@@ -128,6 +128,15 @@ func IsOperational(eventType string) bool {
 	return eventType == EventEndpointDisabled || eventType == EventDeliveryFailed
 }
 
+// EventWebhookTest is the event POST /v1/endpoints/{id}/test sends to one
+// endpoint alone; clients cannot emit it either.
+const EventWebhookTest = "webhook.test"
+
+// IsReserved reports whether only Securo may emit eventType.
+func IsReserved(eventType string) bool {
+	return IsOperational(eventType) || eventType == EventWebhookTest
+}
+
 // Delivery statuses and reasons.
 const (
 	StatusPending   = "pending"
@@ -221,4 +230,5 @@ var (
 	ErrInvalidCursor       = errors.New("invalid cursor")
 	ErrTooManyAPIKeys      = errors.New("too many live api keys")
 	ErrLastAPIKey          = errors.New("the account's last live api key")
+	ErrEndpointDisabled    = errors.New("endpoint is disabled")
 )

@@ -23,15 +23,18 @@ type config struct {
 	DatabaseURL       string
 	TemporalAddress   string
 	TemporalNamespace string
-	TaskQueue         string
-	AllowPrivate      bool
-	AllowNetworks     []netip.Prefix
-	CAFile            string
-	Schedule          []time.Duration
-	SandboxSchedule   []time.Duration
-	MaxEndpoints      int
-	SweepInterval     time.Duration
-	SweepGrace        time.Duration
+	// TemporalUIURL is the Temporal Web UI the Dashboard links workflows
+	// to; empty: no links.
+	TemporalUIURL   string
+	TaskQueue       string
+	AllowPrivate    bool
+	AllowNetworks   []netip.Prefix
+	CAFile          string
+	Schedule        []time.Duration
+	SandboxSchedule []time.Duration
+	MaxEndpoints    int
+	SweepInterval   time.Duration
+	SweepGrace      time.Duration
 	// FastPath, EagerStart and MaxInFlightPerEndpoint shape delivery speed;
 	// docs/performance.md says what each is worth.
 	FastPath               bool

@@ -42,6 +42,10 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	temporalAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(*temporalPort))
 	cfg.override("TEMPORAL_ADDRESS", temporalAddr, "dev (--temporal-port)")
 	cfg.TemporalAddress = temporalAddr
+	if cfg.TemporalUIURL == "" {
+		cfg.TemporalUIURL = "http://127.0.0.1:" + strconv.Itoa(*uiPort)
+		cfg.override("SECURO_TEMPORAL_UI_URL", cfg.TemporalUIURL, "dev (--ui-port)")
+	}
 	log := cfg.logger(stderr)
 
 	bin, err := findTemporal(*dev.temporalBin)
@@ -76,8 +80,9 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 
 	fmt.Fprintf(stdout, `
 Securo Webhooks is running (Ctrl-C stops everything).
-  API:          http://%s
-  Temporal UI:  http://127.0.0.1:%d
+  Dashboard:    http://%[1]s/dashboard
+  API:          http://%[1]s
+  Temporal UI:  http://127.0.0.1:%[2]d
   API key:      %s   (account %q, kept in %s)
   Data:         %s
 

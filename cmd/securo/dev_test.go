@@ -66,7 +66,8 @@ func startDev(t *testing.T, dataDir string, env map[string]string, ports [3]int)
 		}
 	}
 	out := stdout.String()
-	for _, want := range []string{"http://127.0.0.1:" + strconv.Itoa(ports[0]), "http://127.0.0.1:" + strconv.Itoa(ports[2])} {
+	for _, want := range []string{"http://127.0.0.1:" + strconv.Itoa(ports[0]), "http://127.0.0.1:" + strconv.Itoa(ports[2]),
+		"Dashboard:    http://127.0.0.1:" + strconv.Itoa(ports[0]) + "/dashboard"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("banner does not show %s:\n%s", want, out)
 		}
@@ -103,6 +104,13 @@ func TestDevRunsEverythingAndOneCtrlCStopsIt(t *testing.T) {
 	}
 	if resp, err := http.Get("http://127.0.0.1:" + strconv.Itoa(ports[2])); err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("Temporal Web UI: %v %v", resp, err)
+	}
+	// The Dashboard links workflows to the dev server's Web UI.
+	var dash struct {
+		TemporalUIURL string `json:"temporal_ui_url"`
+	}
+	if code := s.call("GET", "/dashboard/config.json", "", &dash); code != http.StatusOK || dash.TemporalUIURL != "http://127.0.0.1:"+strconv.Itoa(ports[2]) {
+		t.Fatalf("dashboard config: %d %+v", code, dash)
 	}
 	// Loopback receivers are allowed in dev.
 	s.createEndpoint(`{"url": "` + rc.URL + `"}`)

@@ -17,8 +17,8 @@ import (
 	"github.com/securo/webhooks/internal/temporaltest"
 )
 
-// get fetches url and returns its status and body.
-func get(t *testing.T, url string) (int, string) {
+// httpGet fetches url and returns its status and body.
+func httpGet(t *testing.T, url string) (int, string) {
 	t.Helper()
 	resp, err := http.Get(url)
 	if err != nil {
@@ -69,7 +69,7 @@ func TestTheAPIAndTheWorkerEachServeMetricsHealthAndLogsOfRealDeliveries(t *test
 			}
 		}
 		for path, want := range map[string]string{"/healthz": `{"status":"ok"}`, "/readyz": `{"status":"ready"}`} {
-			if code, body := get(t, s.workerURL+path); code != 200 || body != want {
+			if code, body := httpGet(t, s.workerURL+path); code != 200 || body != want {
 				t.Errorf("worker %s: %d %s", path, code, body)
 			}
 		}
@@ -127,7 +127,7 @@ func TestSecuroWorkerServesHealthReadinessAndMetricsOnItsOwnAddress(t *testing.T
 		}
 	}
 	for path, want := range map[string]string{"/healthz": `{"status":"ok"}`, "/readyz": `{"status":"ready"}`} {
-		if code, body := get(t, "http://"+addr+path); code != 200 || body != want {
+		if code, body := httpGet(t, "http://"+addr+path); code != 200 || body != want {
 			t.Errorf("%s: %d %s", path, code, body)
 		}
 	}

@@ -126,3 +126,30 @@ func TestEgressProxySetting(t *testing.T) {
 		t.Fatalf("a proxy without a scheme: %v", err)
 	}
 }
+
+func TestTheTemporalUIURLSetting(t *testing.T) {
+	cases := []struct {
+		value, want string
+		ok          bool
+	}{
+		{"", "", true},
+		{"https://temporal.example.com/", "https://temporal.example.com", true},
+		{"http://127.0.0.1:8233", "http://127.0.0.1:8233", true},
+		{"temporal.example.com", "", false},
+		{"javascript:alert(1)", "", false},
+		{"ftp://temporal.example.com", "", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.value, func(t *testing.T) {
+			cfg, err := loadConfig(envOf(map[string]string{"SECURO_TEMPORAL_UI_URL": tc.value, "SECURO_ENCRYPTION_KEY": storetest.EncryptionKey}), false, t.TempDir())
+			switch {
+			case tc.ok && err != nil:
+				t.Fatalf("loadConfig: %v", err)
+			case !tc.ok && (err == nil || !strings.Contains(err.Error(), "SECURO_TEMPORAL_UI_URL")):
+				t.Fatalf("loadConfig accepted %q: %v", tc.value, err)
+			case tc.ok && cfg.TemporalUIURL != tc.want:
+				t.Fatalf("TemporalUIURL %q, want %q", cfg.TemporalUIURL, tc.want)
+			}
+		})
+	}
+}

@@ -18,6 +18,8 @@ import (
 
 	"github.com/securo/webhooks/activities"
 	"github.com/securo/webhooks/api"
+	"github.com/securo/webhooks/api/dashboard"
+	"github.com/securo/webhooks/docs"
 	"github.com/securo/webhooks/egress"
 	"github.com/securo/webhooks/launcher"
 	"github.com/securo/webhooks/metrics"
@@ -119,6 +121,10 @@ func (s *stack) launcher() *launcher.Launcher {
 // cuts short).
 func (s *stack) serveAPI(ctx context.Context, ln net.Listener) error {
 	var launches sync.WaitGroup
+	dash, err := dashboard.New(dashboard.Config{TemporalUIURL: s.cfg.TemporalUIURL, TemporalNamespace: s.cfg.TemporalNamespace, Guide: docs.Guide})
+	if err != nil {
+		return err
+	}
 	handler := api.New(api.Deps{
 		BackgroundLaunches: &launches,
 		Store:              s.store,
@@ -132,6 +138,7 @@ func (s *stack) serveAPI(ctx context.Context, ln net.Listener) error {
 		Migrations:         s.store.CheckMigrations,
 		Metrics:            s.metrics,
 		MetricsHandler:     metrics.Handler(s.registry),
+		Dashboard:          dash,
 	})
 	return serveHTTP(ctx, ln, handler, "api", func(shutdownCtx context.Context) {
 		launched := make(chan struct{})

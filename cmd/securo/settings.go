@@ -169,6 +169,17 @@ var settings = []setting{
 		apply: text(func(c *config) *string { return &c.TemporalAddress })},
 	{env: "TEMPORAL_NAMESPACE", usage: "Temporal namespace", def: always("default"),
 		apply: text(func(c *config) *string { return &c.TemporalNamespace })},
+	{env: "SECURO_TEMPORAL_UI_URL", usage: "Temporal Web UI the Dashboard links each delivery's workflow to (empty: no links; dev: its own UI)", def: always(""),
+		apply: func(c *config, v string) error {
+			v = strings.TrimSuffix(v, "/")
+			if v != "" {
+				if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+					return fmt.Errorf("want the Web UI's http(s) URL such as http://127.0.0.1:8233, got %q", v)
+				}
+			}
+			c.TemporalUIURL = v
+			return nil
+		}},
 	{env: "TEMPORAL_TLS_CERT", notDev: true, usage: "client certificate (PEM) for mTLS to Temporal, with TEMPORAL_TLS_KEY", def: always(""),
 		apply: file(func(c *config) *string { return &c.TemporalTLSCert })},
 	{env: "TEMPORAL_TLS_KEY", notDev: true, usage: "client key (PEM) for mTLS to Temporal", def: always(""),
