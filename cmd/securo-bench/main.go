@@ -55,16 +55,18 @@ var variants = map[string][]string{
 }
 
 type options struct {
-	quick       bool
-	duration    time.Duration
-	rates       []float64
-	naiveRates  []float64
-	endpoints   []int
-	variants    []string
-	out         string
-	securoBin   string
-	temporalBin string
-	databases   map[string]string // name -> SECURO_DATABASE_URL ("" = SQLite in the data dir)
+	quick bool
+	// isolationRounds is how many times the isolation trio runs.
+	isolationRounds int
+	duration        time.Duration
+	rates           []float64
+	naiveRates      []float64
+	endpoints       []int
+	variants        []string
+	out             string
+	securoBin       string
+	temporalBin     string
+	databases       map[string]string // name -> SECURO_DATABASE_URL ("" = SQLite in the data dir)
 	// prodPostgres is the server the prod-up variant makes its databases on.
 	prodPostgres string
 	isolation    bool
@@ -85,12 +87,13 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 	securoBin := fs.String("securo", "bin/securo", "the securo binary")
 	temporalBin := fs.String("temporal", "bin/temporal", "the Temporal CLI")
 	isolation := fs.Bool("isolation", true, "run the hung-endpoints scenario")
+	isolationRounds := fs.Int("isolation-rounds", 3, "rounds of the hung-endpoints scenario, reported as medians (1 with --quick)")
 	clients := fs.Int("clients", 64, "concurrent API clients in the closed-loop runs (the same as the Temporal floor's starters)")
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
 	}
 	o := options{quick: *quick, duration: *duration, out: *out, securoBin: *securoBin, temporalBin: *temporalBin,
-		isolation: *isolation, clients: *clients, databases: map[string]string{"sqlite": ""}}
+		isolation: *isolation, isolationRounds: *isolationRounds, clients: *clients, databases: map[string]string{"sqlite": ""}}
 	var err error
 	if o.rates, err = parseRates("--rates", *rates); err != nil {
 		return o, err
@@ -129,6 +132,12 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 		if !set["variants"] {
 			o.variants = []string{"optimized"}
 		}
+		if !set["isolation-rounds"] {
+			o.isolationRounds = 1
+		}
+	}
+	if o.isolationRounds < 1 {
+		return o, fmt.Errorf("--isolation-rounds: want at least 1, got %d", o.isolationRounds)
 	}
 	return o, nil
 }
@@ -325,34 +334,43 @@ func serviceRuns(ctx context.Context, o options, svc *service, rc, hung *receive
 	if !o.isolation {
 		return out, nil, nil
 	}
-	// The baseline right before the hung run, so both meet the same state.
-	b, err := svc.run(ctx, rc, nil, loadSpec{name: fmt.Sprintf("open loop %.0f/s, isolation baseline", isoRate), endpoints: 1, rate: isoRate, duration: o.duration})
-	if err != nil {
-		return out, nil, err
-	}
-	add(b)
-	baseline := &b
 	hungEndpoints := 100
 	if o.quick {
 		hungEndpoints = 10
 	}
-	// The same neighbours' traffic to endpoints that answer: what their load
-	// costs, apart from their hanging.
-	c, err := svc.run(ctx, rc, hung, loadSpec{name: fmt.Sprintf("open loop %.0f/s + %d answering", isoRate, hungEndpoints), endpoints: 1, rate: isoRate,
-		duration: o.duration, hung: hungEndpoints, hungRate: 10, busy: true})
-	if err != nil {
-		return out, nil, err
+	// Rounds of three runs, each right after the other so they meet the same
+	// state: the healthy endpoint alone; beside the neighbours' traffic to
+	// endpoints that answer (what their load costs); beside the same
+	// traffic to endpoints that hang. Medians over the rounds.
+	var alone, answering, hanging [2][]float64 // p50s, p99s
+	keep := func(dst *[2][]float64, r runResult) {
+		add(r)
+		dst[0], dst[1] = append(dst[0], r.Latency.P50), append(dst[1], r.Latency.P99)
 	}
-	add(c)
-	r, err := svc.run(ctx, rc, hung, loadSpec{name: fmt.Sprintf("open loop %.0f/s + %d hung", isoRate, hungEndpoints), endpoints: 1, rate: isoRate,
-		duration: o.duration, hung: hungEndpoints, hungRate: 10})
-	if err != nil {
-		return out, nil, err
+	for round := 1; round <= o.isolationRounds; round++ {
+		b, err := svc.run(ctx, rc, nil, loadSpec{name: fmt.Sprintf("open loop %.0f/s, alone (round %d)", isoRate, round), endpoints: 1, rate: isoRate, duration: o.duration})
+		if err != nil {
+			return out, nil, err
+		}
+		keep(&alone, b)
+		c, err := svc.run(ctx, rc, hung, loadSpec{name: fmt.Sprintf("open loop %.0f/s + %d answering (round %d)", isoRate, hungEndpoints, round), endpoints: 1, rate: isoRate,
+			duration: o.duration, hung: hungEndpoints, hungRate: 10, busy: true})
+		if err != nil {
+			return out, nil, err
+		}
+		keep(&answering, c)
+		r, err := svc.run(ctx, rc, hung, loadSpec{name: fmt.Sprintf("open loop %.0f/s + %d hung (round %d)", isoRate, hungEndpoints, round), endpoints: 1, rate: isoRate,
+			duration: o.duration, hung: hungEndpoints, hungRate: 10})
+		if err != nil {
+			return out, nil, err
+		}
+		keep(&hanging, r)
 	}
-	add(r)
-	iso := &isolation{BaselineP50: baseline.Latency.P50, BaselineP99: baseline.Latency.P99, HungP50: r.Latency.P50, HungP99: r.Latency.P99,
-		AnsweringP50: c.Latency.P50, AnsweringP99: c.Latency.P99}
-	iso.ChangeP50 = pctChange(baseline.Latency.P50, r.Latency.P50)
+	iso := &isolation{Rounds: o.isolationRounds,
+		BaselineP50: median(alone[0]), BaselineP99: median(alone[1]),
+		AnsweringP50: median(answering[0]), AnsweringP99: median(answering[1]),
+		HungP50: median(hanging[0]), HungP99: median(hanging[1])}
+	iso.ChangeP50 = pctChange(iso.BaselineP50, iso.HungP50)
 	return out, iso, nil
 }
 

@@ -57,6 +57,7 @@ type report struct {
 // endpoints beside it.
 type isolation struct {
 	Variant     string  `json:"variant"`
+	Rounds      int     `json:"rounds"` // the figures are medians over them
 	Database    string  `json:"database"`
 	BaselineP50 float64 `json:"baseline_p50_ms"`
 	BaselineP99 float64 `json:"baseline_p99_ms"`
@@ -86,9 +87,9 @@ func printTable(w io.Writer, r report) {
 	}
 	tw.Flush()
 	if len(r.Isolated) > 0 {
-		fmt.Fprintln(w, "\nisolation: a healthy endpoint's latency alone, beside 100 endpoints that answer, and beside 100 that hang (same traffic)")
+		fmt.Fprintln(w, "\nisolation: a healthy endpoint's latency alone, beside 100 endpoints that answer, and beside 100 that hang (same traffic); medians over rounds")
 		for _, i := range r.Isolated {
-			fmt.Fprintf(w, "  %s/%s: p50 %.1f / %.1f / %.1f ms (hung vs alone %+.0f%%, hung vs answering %+.0f%%), p99 %.1f / %.1f / %.1f ms\n", i.Variant, i.Database,
+			fmt.Fprintf(w, "  %s/%s, %d rounds: p50 %.1f / %.1f / %.1f ms (hung vs alone %+.0f%%, hung vs answering %+.0f%%), p99 %.1f / %.1f / %.1f ms\n", i.Variant, i.Database, i.Rounds,
 				i.BaselineP50, i.AnsweringP50, i.HungP50, i.ChangeP50, pctChange(i.AnsweringP50, i.HungP50), i.BaselineP99, i.AnsweringP99, i.HungP99)
 		}
 	}
@@ -119,7 +120,7 @@ func writeChart(path string, r report) error {
 
 	series := map[string]plotter.XYs{}
 	for _, x := range r.Results {
-		if x.Kind != "service" || x.OfferedRate == 0 || strings.Contains(x.Name, "hung") {
+		if x.Kind != "service" || x.OfferedRate == 0 || strings.Contains(x.Name, "(round ") {
 			continue
 		}
 		for _, q := range []struct {

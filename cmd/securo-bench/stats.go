@@ -29,3 +29,17 @@ type latencySummary struct {
 func summarize(ds []time.Duration) latencySummary {
 	return latencySummary{P50: ms(quantile(ds, .50)), P95: ms(quantile(ds, .95)), P99: ms(quantile(ds, .99)), Max: ms(quantile(ds, 1))}
 }
+
+// median is the middle of xs (the mean of the two middle ones for an even
+// count); 0 for none.
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if n := len(s); n%2 == 0 {
+		return (s[n/2-1] + s[n/2]) / 2
+	}
+	return s[len(s)/2]
+}
