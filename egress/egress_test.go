@@ -9,7 +9,9 @@ import (
 	"net/http/httptest"
 	"net/netip"
 
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -313,5 +315,30 @@ func TestParseProxy(t *testing.T) {
 		if _, err := ParseProxy(raw); err == nil {
 			t.Errorf("ParseProxy(%q) accepted", raw)
 		}
+	}
+}
+
+func TestANewConnectionToAReceiverSeenBeforeResumesItsTLSSession(t *testing.T) {
+	var resumed []bool
+	var mu sync.Mutex
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		resumed = append(resumed, r.TLS.DidResume)
+		mu.Unlock()
+		// A receiver that keeps no connection: every attempt dials anew.
+		w.Header().Set("Connection", "close")
+	}))
+	defer srv.Close()
+	pool := srv.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs
+	c := NewClient(Options{Guard: &Guard{AllowPrivate: true}, RootCAs: pool})
+	for range 3 {
+		if err := get(t, c, srv.URL); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if want := []bool{false, true, true}; !slices.Equal(resumed, want) {
+		t.Fatalf("sessions resumed %v, want %v", resumed, want)
 	}
 }

@@ -365,6 +365,7 @@ func serviceRuns(ctx context.Context, o options, svc *service, rc, hung *receive
 			return out, nil, err
 		}
 		keep(&hanging, r)
+		hung.settle(ctx)
 	}
 	iso := &isolation{Rounds: o.isolationRounds,
 		BaselineP50: median(alone[0]), BaselineP99: median(alone[1]),

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -20,6 +21,8 @@ import (
 type receiver struct {
 	srv  *httptest.Server
 	hang bool // never answers in time (another customer's broken server)
+	// hanging counts the requests held open now.
+	hanging atomic.Int64
 
 	mu       sync.Mutex
 	arrivals map[arrivalKey]*arrival
@@ -53,6 +56,8 @@ func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	if strings.HasPrefix(r.URL.Path, "/hang/") || rc.hang {
 		// Never answers in time: holds the request until the sender gives up.
+		rc.hanging.Add(1)
+		defer rc.hanging.Add(-1)
 		select {
 		case <-r.Context().Done():
 		case <-time.After(60 * time.Second):
@@ -153,5 +158,23 @@ func (rc *receiver) wait(ctx context.Context, id string, n int) {
 	select {
 	case <-w.done:
 	case <-ctx.Done():
+	}
+}
+
+// settle waits until no request hangs here any more, then for the retries
+// they cause (the first is due about 5 s after a timeout; the endpoints are
+// deleted by then, so it ends the delivery without a POST), so the next run
+// does not pay for this one's hung attempts.
+func (rc *receiver) settle(ctx context.Context) {
+	for deadline := time.Now().Add(time.Minute); rc.hanging.Load() > 0 && time.Now().Before(deadline); {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	select {
+	case <-ctx.Done():
+	case <-time.After(10 * time.Second):
 	}
 }
