@@ -259,6 +259,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if o.quick {
 		name += "-quick"
 	}
+	// A second run of the same commit on the same day keeps the first's files.
+	for n, base := 2, name; fileExists(filepath.Join(o.out, name+".json")); n++ {
+		name = fmt.Sprintf("%s-%d", base, n)
+	}
 	jsonPath := filepath.Join(o.out, name+".json")
 	pngPath := filepath.Join(o.out, name+".png")
 	if err := writeJSON(jsonPath, rep); err != nil {
@@ -381,4 +385,9 @@ func commit() string {
 		return "unknown"
 	}
 	return strings.TrimSpace(string(out))
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
