@@ -229,21 +229,31 @@ func (s *stack) runBoth(ctx context.Context, ln net.Listener) error {
 	return runTogether(ctx, func(ctx context.Context) error { return s.serveAPI(ctx, ln) }, s.runWorker)
 }
 
-func runAPICommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, err := commandConfig("securo api", cmdAPI, args, getenv, stderr, nil, true)
+// openCommand reads the settings of command cmd, opens the stack and
+// listens on its HTTP address; listenHint is added to a failure to listen.
+func openCommand(ctx context.Context, name, cmd string, args []string, getenv func(string) string, stderr io.Writer, listenHint string) (*stack, net.Listener, error) {
+	cfg, err := commandConfig(name, cmd, args, getenv, stderr, nil, true)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	log := cfg.logger(stderr)
-	s, err := openStack(ctx, cfg, log)
+	s, err := openStack(ctx, cfg, cfg.logger(stderr))
+	if err != nil {
+		return nil, nil, err
+	}
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		s.Close()
+		return nil, nil, fmt.Errorf("listen on %s%s: %w", cfg.HTTPAddr, listenHint, err)
+	}
+	return s, ln, nil
+}
+
+func runAPICommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	s, ln, err := openCommand(ctx, "securo api", cmdAPI, args, getenv, stderr, "")
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	ln, err := net.Listen("tcp", cfg.HTTPAddr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
-	}
 	fmt.Fprintf(stdout, "Securo Webhooks API listening on http://%s\n", ln.Addr())
 	return s.serveAPI(ctx, ln)
 }
@@ -251,21 +261,12 @@ func runAPICommand(ctx context.Context, args []string, getenv func(string) strin
 // runWorkerCommand runs the worker, and serves its /healthz, /readyz and
 // /metrics on SECURO_HTTP_ADDR.
 func runWorkerCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, err := commandConfig("securo worker", cmdWorker, args, getenv, stderr, nil, true)
-	if err != nil {
-		return err
-	}
-	log := cfg.logger(stderr)
-	s, err := openStack(ctx, cfg, log)
+	s, ln, err := openCommand(ctx, "securo worker", cmdWorker, args, getenv, stderr, " (each worker on a machine needs its own --http-addr)")
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	ln, err := net.Listen("tcp", cfg.HTTPAddr)
-	if err != nil {
-		return fmt.Errorf("listen on %s (each worker on a machine needs its own --http-addr): %w", cfg.HTTPAddr, err)
-	}
-	fmt.Fprintf(stdout, "Securo Webhooks worker on task queue %s at Temporal %s; health and metrics on http://%s\n", cfg.TaskQueue, cfg.TemporalAddress, ln.Addr())
+	fmt.Fprintf(stdout, "Securo Webhooks worker on task queue %s at Temporal %s; health and metrics on http://%s\n", s.cfg.TaskQueue, s.cfg.TemporalAddress, ln.Addr())
 	return runTogether(ctx, func(ctx context.Context) error { return s.serveOps(ctx, ln) }, s.runWorker)
 }
 
